@@ -45,9 +45,12 @@ struct stream_conn_info {
 	char comm[16];
 };
 
+/* Events of one socket arrive in syscall order (the kernel assigns offsets at
+ * syscall exit), so a chunk past the expected offset is a gap, never early
+ * data: there is no reorder buffer. */
 struct stream_config {
-	uint32_t max_conns;	   /* live connections tracked; oldest evicted beyond */
-	uint32_t reorder_bytes;	   /* out-of-order bytes buffered per direction before declaring a gap */
+	uint32_t max_conns; /* live sockets tracked; the least recently active is evicted beyond */
+	uint32_t max_body;  /* largest message body proto/ keeps, bytes */
 };
 
 /* Counters the stage exports through metrics (see stream_stats()). */

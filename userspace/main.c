@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mcpwire daemon: kernel capture → stream → proto → mcp → metrics → HTTP.
+ *
+ * One pipeline thread (this one) polls the ring buffer and drives every stage;
+ * libmicrohttpd's thread serves the snapshot the pipeline publishes.
+ * Open → configure → load → attach, one cleanup path, exit 0 on SIGINT/SIGTERM
+ * after detaching everything.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/types.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mcpwire.h"
+#include "capture/capture.h"
+#include "http/server.h"
+#include "mcp/mcp.h"
+#include "metrics/metrics.h"
+#include "stream/stream.h"
+
+/* How often the pipeline publishes a metrics snapshot and runs timers. */
+#define MAIN_TICK_MS 100
+
+static volatile sig_atomic_t exiting;
+
+static void main_on_signal(int sig)
+{
+	exiting = 1;
+}
+
+struct main_opts {
+	const char *listen;
+	int verbose;
+	double request_timeout_s;
+	double dedup_window_ms;
+	double session_idle_s;
+	unsigned long cap_bytes;
+	unsigned long max_body;
+	unsigned long max_conns;
+};
+
+static void main_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: mcpwire [OPTIONS]\n"
+		"Observe MCP (Model Context Protocol) traffic on this host from the kernel\n"
+		"and export Prometheus metrics. Needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN).\n"
+		"\n"
+		"  --listen HOST:PORT       serve /metrics and /healthz here (default :9473;\n"
+		"                           [::1]:PORT for IPv6)\n"
+		"  --request-timeout SEC    forget requests unanswered after SEC seconds,\n"
+		"                           counted in mcpwire_requests_expired_total (default 300)\n"
+		"  --session-idle SEC       end sessions idle for SEC seconds (default 3600)\n"
+		"  --dedup-window MS        how long a message seen only at the client's socket\n"
+		"                           waits for the server's socket before it is counted\n"
+		"                           (default 1000)\n"
+		"  --cap-bytes N            payload captured in full per syscall; beyond it the\n"
+		"                           head and the last 64 KiB are kept (default 1048576)\n"
+		"  --max-body N             largest HTTP body parsed (default 16777216)\n"
+		"  --max-conns N            sockets tracked at once (default 65536)\n"
+		"  -v, --verbose            log start-up details and the BPF verifier log\n"
+		"  -h, --help               this text\n"
+		"  -V, --version            print the version\n");
+}
+
+/* Parses a non-negative number with optional fraction; 0 on success. */
+static int main_parse_num(const char *opt, const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr, "mcpwire: bad value '%s' for %s (expected a number from %g to %g)\n",
+			s, opt, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Returns 0 to run, 1 to exit 0 (help/version), -1 on a bad command line. */
+static int main_parse_args(int argc, char **argv, struct main_opts *o)
+{
+	enum { OPT_LISTEN = 256, OPT_TIMEOUT, OPT_IDLE, OPT_DEDUP, OPT_CAP, OPT_BODY, OPT_CONNS };
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "request-timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "session-idle", required_argument, NULL, OPT_IDLE },
+		{ "dedup-window", required_argument, NULL, OPT_DEDUP },
+		{ "cap-bytes", required_argument, NULL, OPT_CAP },
+		{ "max-body", required_argument, NULL, OPT_BODY },
+		{ "max-conns", required_argument, NULL, OPT_CONNS },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{},
+	};
+	double v;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_LISTEN:
+			o->listen = optarg;
+			break;
+		case OPT_TIMEOUT:
+			if (main_parse_num("--request-timeout", optarg, 0.001, 86400, &o->request_timeout_s))
+				return -1;
+			break;
+		case OPT_IDLE:
+			if (main_parse_num("--session-idle", optarg, 1, 30 * 86400, &o->session_idle_s))
+				return -1;
+			break;
+		case OPT_DEDUP:
+			if (main_parse_num("--dedup-window", optarg, 0, 60000, &o->dedup_window_ms))
+				return -1;
+			break;
+		case OPT_CAP:
+			if (main_parse_num("--cap-bytes", optarg, 128 * 1024, 64 << 20, &v))
+				return -1;
+			o->cap_bytes = (unsigned long)v;
+			break;
+		case OPT_BODY:
+			if (main_parse_num("--max-body", optarg, 4096, 1 << 30, &v))
+				return -1;
+			o->max_body = (unsigned long)v;
+			break;
+		case OPT_CONNS:
+			if (main_parse_num("--max-conns", optarg, 16, 1 << 22, &v))
+				return -1;
+			o->max_conns = (unsigned long)v;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'h':
+			main_usage(stdout);
+			return 1;
+		case 'V':
+			printf("mcpwire %s\n", MCPWIRE_VERSION);
+			return 1;
+		case ':':
+			fprintf(stderr, "mcpwire: option %s needs a value (see --help)\n",
+				argv[optind - 1]);
+			return -1;
+		default:
+			fprintf(stderr, "mcpwire: unknown option '%s' (see --help)\n",
+				argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mcpwire: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static uint64_t main_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Kernel drop counters are totals kept per CPU; export them as they are. */
+static void main_export_drops(struct capture *cap, struct metrics *m)
+{
+	uint64_t drops[MW_DROP__MAX];
+
+	capture_drops(cap, drops);
+	for (int i = 0; i < MW_DROP__MAX; i++)
+		metrics_events_lost_set(m, capture_drop_reason_name(i), drops[i]);
+}
+
+int main(int argc, char **argv)
+{
+	struct main_opts o = {
+		.listen = ":9473",
+		.request_timeout_s = 300,
+		.dedup_window_ms = 1000,
+		.session_idle_s = 3600,
+		.cap_bytes = 1 << 20,
+		.max_body = 16 << 20,
+		.max_conns = 65536,
+	};
+	struct metrics_config mcfg = { 0 };
+	struct mcp_config pcfg = { 0 };
+	struct stream_config scfg = { 0 };
+	struct capture_config ccfg = { 0 };
+	struct metrics *m = NULL;
+	struct mcp_state *mcp = NULL;
+	struct stream_table *st = NULL;
+	struct http_server *http = NULL;
+	struct capture *cap = NULL;
+	struct sigaction sa = { .sa_handler = main_on_signal };
+	char err[256] = "";
+	uint64_t next_tick = 0;
+	int rc;
+
+	rc = main_parse_args(argc, argv, &o);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+
+	if (capture_preflight(err, sizeof(err))) {
+		fprintf(stderr, "mcpwire: %s\n", err);
+		return 1;
+	}
+
+	m = metrics_new(&mcfg);
+	pcfg.request_timeout_ns = (uint64_t)(o.request_timeout_s * 1e9);
+	pcfg.dedup_window_ns = (uint64_t)(o.dedup_window_ms * 1e6);
+	pcfg.session_idle_ns = (uint64_t)(o.session_idle_s * 1e9);
+	mcp = m ? mcp_new(&pcfg, m) : NULL;
+	scfg.max_conns = (uint32_t)o.max_conns;
+	scfg.max_body = (uint32_t)o.max_body;
+	st = mcp ? stream_table_new(&scfg, mcp_sink(mcp)) : NULL;
+	if (!st) {
+		fprintf(stderr, "mcpwire: out of memory\n");
+		rc = 1;
+		goto cleanup;
+	}
+
+	/* Bind before attaching: a port in use must fail before the kernel
+	 * probes cost anything. */
+	http = http_server_start(o.listen, m, err, sizeof(err));
+	if (!http) {
+		fprintf(stderr, "mcpwire: %s\n", err);
+		rc = 1;
+		goto cleanup;
+	}
+
+	ccfg.cap_bytes = (uint32_t)o.cap_bytes;
+	ccfg.tail_bytes = 64 * 1024;
+	ccfg.ringbuf_bytes = 16 << 20;
+	ccfg.self_tgid = (uint32_t)getpid();
+	ccfg.verbose = o.verbose;
+	rc = capture_open(&ccfg, st, &cap, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "mcpwire: %s\n", err);
+		rc = 1;
+		goto cleanup;
+	}
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	fprintf(stderr, "mcpwire %s: capturing; metrics on http://%s%s/metrics\n",
+		MCPWIRE_VERSION, o.listen[0] == ':' ? "0.0.0.0" : "", o.listen);
+
+	while (!exiting) {
+		uint64_t now;
+
+		rc = capture_poll(cap, MAIN_TICK_MS);
+		if (rc < 0 && rc != -EINTR) {
+			fprintf(stderr, "mcpwire: ring buffer poll failed: %s\n", strerror(-rc));
+			rc = 1;
+			goto cleanup;
+		}
+		now = main_now_ns();
+		if (now >= next_tick) {
+			mcp_tick(mcp, now);
+			main_export_drops(cap, m);
+			metrics_publish(m);
+			next_tick = now + MAIN_TICK_MS * 1000000ULL;
+		}
+	}
+	rc = 0;
+
+cleanup:
+	capture_close(cap);
+	http_server_stop(http);
+	stream_table_free(st);
+	mcp_free(mcp);
+	metrics_free(m);
+	return rc;
+}
