@@ -93,7 +93,7 @@ $(OUTPUT)/tests/%: $(OUTPUT)/obj/selftests/unit/%.o $(LIB_OBJS) $(TEST_HELPER_OB
 # Unit tests: no root needed.
 unit: $(TEST_BINS)
 	$(Q)fail=0; for t in $(TEST_BINS); do \
-		MCPWIRE_FIXTURES=$(CURDIR)/selftests/fixtures MCPWIRE_CAPTURES=$(CURDIR)/../shared/docs/wire-captures \
+		MCPWIRE_FIXTURES=$(CURDIR)/selftests/fixtures MCPWIRE_CAPTURES=$(CURDIR)/selftests/fixtures/wire-captures \
 		$$t || fail=1; done; exit $$fail
 
 # Integration tests: root, network namespaces, real MCP servers.
