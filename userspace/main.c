@@ -19,7 +19,7 @@
 
 #include "mcpwire.h"
 #include "capture/capture.h"
-#include "http/server.h"
+#include "http/http_server.h"
 #include "mcp/mcp.h"
 #include "metrics/metrics.h"
 #include "stream/stream.h"

@@ -1,0 +1,657 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mcp/: pairing, status and error codes, cancellation, expiry, naming,
+ * sessions and counting-once, fed through the proto_sink with hand-built
+ * messages, checked on the rendered exposition.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mcp/mcp.h"
+#include "metrics/metrics.h"
+#include "proto/msg.h"
+
+#define MS 1000000ull
+#define SEC 1000000000ull
+/* timestamps start here so "0 ms" is not a special value */
+#define T0 (1000 * SEC)
+
+struct fixture {
+	struct metrics *m;
+	struct mcp_state *s;
+	const struct proto_sink *sink;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->m = metrics_new(NULL);
+	f->s = mcp_new(NULL, f->m);
+	f->sink = mcp_sink(f->s);
+	*state = f;
+	return f->m && f->s ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	mcp_free(f->s);
+	metrics_free(f->m);
+	free(f);
+	return 0;
+}
+
+static void set_str(struct mcp_str *d, const char *s)
+{
+	d->len = (uint16_t)strlen(s);
+	d->truncated = 0;
+	snprintf(d->s, sizeof(d->s), "%s", s);
+}
+
+static void set_id(struct jsonrpc_id *id, uint8_t type, const char *text)
+{
+	id->type = type;
+	id->len = (uint8_t)strlen(text);
+	id->truncated = 0;
+	snprintf(id->text, sizeof(id->text), "%s", text);
+}
+
+/* A message seen by the server's socket of a streamable HTTP server at
+ * 127.0.0.1:3001, at T0 + ms. */
+static struct mcp_wire_ctx ctx_at(double ms, uint8_t dir, const char *session, uint64_t exchange)
+{
+	struct mcp_wire_ctx c;
+
+	memset(&c, 0, sizeof(c));
+	c.ts_ns = T0 + (uint64_t)(ms * MS);
+	c.dir = dir;
+	c.observer = MCP_OBS_SERVER;
+	c.transport = MCP_TRANSPORT_STREAMABLE_HTTP;
+	c.server.family = 2;
+	c.server.port = 3001;
+	snprintf(c.server.label, sizeof(c.server.label), "127.0.0.1:3001");
+	c.tgid = 4242;
+	snprintf(c.session, sizeof(c.session), "%s", session);
+	c.exchange = exchange;
+	return c;
+}
+
+static void send_msg(struct fixture *f, const struct mcp_wire_ctx *c, const struct jsonrpc_msg *m)
+{
+	f->sink->message(f->sink->arg, c, m);
+}
+
+static void request(struct fixture *f, const struct mcp_wire_ctx *c, const char *method,
+		    uint8_t id_type, const char *id, const char *name)
+{
+	struct jsonrpc_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = JSONRPC_REQUEST;
+	set_id(&m.id, id_type, id);
+	set_str(&m.method, method);
+	if (name)
+		set_str(&m.name, name);
+	send_msg(f, c, &m);
+}
+
+static void result(struct fixture *f, const struct mcp_wire_ctx *c, uint8_t id_type,
+		   const char *id, int is_error)
+{
+	struct jsonrpc_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = JSONRPC_RESULT;
+	set_id(&m.id, id_type, id);
+	m.is_error = (uint8_t)is_error;
+	send_msg(f, c, &m);
+}
+
+static void error(struct fixture *f, const struct mcp_wire_ctx *c, uint8_t id_type,
+		  const char *id, int64_t code)
+{
+	struct jsonrpc_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = JSONRPC_ERROR;
+	set_id(&m.id, id_type, id);
+	m.has_error_code = 1;
+	m.error_code = code;
+	send_msg(f, c, &m);
+}
+
+static void notification(struct fixture *f, const struct mcp_wire_ctx *c, const char *method,
+			 uint8_t cancel_type, const char *cancel_id)
+{
+	struct jsonrpc_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = JSONRPC_NOTIFICATION;
+	set_str(&m.method, method);
+	if (cancel_id)
+		set_id(&m.cancel_id, cancel_type, cancel_id);
+	send_msg(f, c, &m);
+}
+
+static void init_result(struct fixture *f, const struct mcp_wire_ctx *c, const char *id,
+			const char *name, const char *version)
+{
+	struct jsonrpc_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = JSONRPC_RESULT;
+	set_id(&m.id, JSONRPC_ID_NUM, id);
+	set_str(&m.peer_name, name);
+	set_str(&m.peer_version, version);
+	set_str(&m.protocol_version, "2025-11-25");
+	send_msg(f, c, &m);
+}
+
+static char *render(struct fixture *f)
+{
+	char *text = NULL;
+	size_t len;
+
+	assert_int_equal(metrics_render(f->m, &text, &len), 0);
+	return text;
+}
+
+/* The value of the sample line starting with `series ` (name{labels}), or -1. */
+static double value(struct fixture *f, const char *series)
+{
+	char *text = render(f);
+	size_t n = strlen(series);
+	double v = -1;
+
+	for (const char *p = text; (p = strstr(p, series)); p++) {
+		if ((p == text || p[-1] == '\n') && p[n] == ' ') {
+			v = strtod(p + n + 1, NULL);
+			break;
+		}
+	}
+	free(text);
+	return v;
+}
+
+#define REQ(server, method, status)                                                         \
+	"mcp_requests_total{server_name=\"" server "\",method=\"" method "\",status=\"" status \
+	"\"}"
+#define DUR(suffix, server, method)                                                         \
+	"mcp_request_duration_seconds_" suffix "{server_name=\"" server "\",method=\"" method \
+	"\"}"
+#define EP "127.0.0.1:3001"
+#define SESSIONS(server, transport)                                                        \
+	"mcp_sessions_active{server_name=\"" server "\",transport=\"" transport "\"}"
+
+static void assert_value(struct fixture *f, const char *series, double want)
+{
+	double got = value(f, series);
+
+	if (got < want - 1e-9 || got > want + 1e-9) {
+		char *text = render(f);
+
+		fail_msg("%s = %g, want %g\n%s", series, got, want, text);
+	}
+}
+
+static void test_out_of_order(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c;
+
+	c = ctx_at(0, MCP_C2S, "s1", 1);
+	request(f, &c, "tools/list", JSONRPC_ID_NUM, "1", NULL);
+	c = ctx_at(10, MCP_C2S, "s1", 2);
+	request(f, &c, "tools/list", JSONRPC_ID_NUM, "2", NULL);
+	assert_value(f, "mcp_requests_in_flight{server_name=\"" EP "\"}", 2);
+	c = ctx_at(20, MCP_S2C, "s1", 2);
+	result(f, &c, JSONRPC_ID_NUM, "2", 0);
+	c = ctx_at(500, MCP_S2C, "s1", 1);
+	result(f, &c, JSONRPC_ID_NUM, "1", 0);
+	assert_value(f, REQ(EP, "tools/list", "ok"), 2);
+	assert_value(f, DUR("count", EP, "tools/list"), 2);
+	assert_value(f, DUR("sum", EP, "tools/list"), 0.51);
+	assert_value(f,
+		     "mcp_request_duration_seconds_bucket{server_name=\"" EP
+		     "\",method=\"tools/list\",le=\"0.01\"}",
+		     1);
+	assert_value(f, "mcp_requests_in_flight{server_name=\"" EP "\"}", 0);
+	assert_int_equal(mcp_pending_count(f->s), 0);
+}
+
+static void test_ids_per_session_and_direction(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c;
+
+	/* id 0 three times: client→server in sessions A and B, server→client in A */
+	c = ctx_at(0, MCP_C2S, "A", 1);
+	request(f, &c, "tools/call", JSONRPC_ID_NUM, "0", "slow");
+	c = ctx_at(0, MCP_C2S, "B", 2);
+	request(f, &c, "ping", JSONRPC_ID_NUM, "0", NULL);
+	c = ctx_at(5, MCP_S2C, "A", 1);
+	request(f, &c, "sampling/createMessage", JSONRPC_ID_NUM, "0", NULL);
+	assert_int_equal(mcp_pending_count(f->s), 3);
+
+	/* B's answer: 100 ms */
+	c = ctx_at(100, MCP_S2C, "B", 2);
+	result(f, &c, JSONRPC_ID_NUM, "0", 0);
+	assert_value(f, REQ(EP, "ping", "ok"), 1);
+	assert_value(f, DUR("sum", EP, "ping"), 0.1);
+	assert_value(f, REQ(EP, "tools/call", "ok"), -1);
+	/* the client answers the server's sampling request: 195 ms */
+	c = ctx_at(200, MCP_C2S, "A", 3);
+	result(f, &c, JSONRPC_ID_NUM, "0", 0);
+	assert_value(f, REQ(EP, "sampling/createMessage", "ok"), 1);
+	assert_value(f, DUR("sum", EP, "sampling/createMessage"), 0.195);
+	assert_value(f, REQ(EP, "tools/call", "ok"), -1);
+	/* then A's tools/call: 300 ms */
+	c = ctx_at(300, MCP_S2C, "A", 1);
+	result(f, &c, JSONRPC_ID_NUM, "0", 0);
+	assert_value(f, REQ(EP, "tools/call", "ok"), 1);
+	assert_value(f, DUR("sum", EP, "tools/call"), 0.3);
+	assert_value(f,
+		     "mcp_tool_calls_total{server_name=\"" EP
+		     "\",tool_name=\"slow\",status=\"ok\"}",
+		     1);
+	/* a second answer to an id already answered is not counted */
+	result(f, &c, JSONRPC_ID_NUM, "0", 0);
+	assert_value(f, REQ(EP, "tools/call", "ok"), 1);
+	assert_int_equal(mcp_pending_count(f->s), 0);
+}
+
+static void test_string_vs_number_id(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c = ctx_at(0, MCP_C2S, "s", 1);
+
+	request(f, &c, "ping", JSONRPC_ID_NUM, "5", NULL);
+	request(f, &c, "tools/list", JSONRPC_ID_STR, "5", NULL);
+	c = ctx_at(1, MCP_S2C, "s", 1);
+	result(f, &c, JSONRPC_ID_STR, "5", 0);
+	assert_value(f, REQ(EP, "tools/list", "ok"), 1);
+	assert_value(f, REQ(EP, "ping", "ok"), -1);
+	assert_int_equal(mcp_pending_count(f->s), 1);
+	result(f, &c, JSONRPC_ID_NUM, "5", 0);
+	assert_value(f, REQ(EP, "ping", "ok"), 1);
+}
+
+static void test_initialize_through_exchange(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c;
+
+	/* before initialize, the endpoint names the server */
+	c = ctx_at(0, MCP_C2S, "old", 1);
+	request(f, &c, "tools/list", JSONRPC_ID_NUM, "9", NULL);
+	c = ctx_at(1, MCP_S2C, "old", 1);
+	result(f, &c, JSONRPC_ID_NUM, "9", 0);
+	assert_value(f, REQ(EP, "tools/list", "ok"), 1);
+
+	/* no session yet: the request pairs through its exchange */
+	c = ctx_at(10, MCP_C2S, "", 77);
+	request(f, &c, "initialize", JSONRPC_ID_NUM, "0", NULL);
+	c = ctx_at(12, MCP_S2C, "sess-1", 77);
+	snprintf(c.new_session, sizeof(c.new_session), "sess-1");
+	init_result(f, &c, "0", "memory-server", "0.6.3");
+	assert_value(f, REQ("memory-server", "initialize", "ok"), 1);
+	assert_value(f, DUR("sum", "memory-server", "initialize"), 0.002);
+	assert_value(f, SESSIONS("memory-server", "streamable_http"),
+		     1);
+	assert_value(f,
+		     "mcp_server_info{server_name=\"memory-server\",server_version=\"0.6.3\","
+		     "protocol_version=\"2025-11-25\",transport=\"streamable_http\"}",
+		     1);
+	/* the in-flight count went back down where it went up */
+	assert_value(f, "mcp_requests_in_flight{server_name=\"" EP "\"}", 0);
+	assert_int_equal(mcp_pending_count(f->s), 0);
+
+	/* later traffic to the endpoint, any session, uses the name */
+	c = ctx_at(20, MCP_C2S, "other-session", 80);
+	request(f, &c, "tools/list", JSONRPC_ID_NUM, "1", NULL);
+	c = ctx_at(21, MCP_S2C, "other-session", 80);
+	result(f, &c, JSONRPC_ID_NUM, "1", 0);
+	assert_value(f, REQ("memory-server", "tools/list", "ok"), 1);
+	assert_value(f, REQ(EP, "tools/list", "ok"), 1);
+
+	/* the server upgrades: the old info series goes away */
+	c = ctx_at(30, MCP_C2S, "", 90);
+	request(f, &c, "initialize", JSONRPC_ID_NUM, "0", NULL);
+	c = ctx_at(31, MCP_S2C, "sess-2", 90);
+	snprintf(c.new_session, sizeof(c.new_session), "sess-2");
+	init_result(f, &c, "0", "memory-server", "0.7.0");
+	assert_value(f,
+		     "mcp_server_info{server_name=\"memory-server\",server_version=\"0.6.3\","
+		     "protocol_version=\"2025-11-25\",transport=\"streamable_http\"}",
+		     -1);
+	assert_value(f,
+		     "mcp_server_info{server_name=\"memory-server\",server_version=\"0.7.0\","
+		     "protocol_version=\"2025-11-25\",transport=\"streamable_http\"}",
+		     1);
+	assert_value(f, SESSIONS("memory-server", "streamable_http"),
+		     2);
+}
+
+static void test_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c = ctx_at(0, MCP_C2S, "s", 1);
+
+	request(f, &c, "tools/call", JSONRPC_ID_NUM, "1", "no-such-tool");
+	request(f, &c, "prompts/get", JSONRPC_ID_NUM, "2", NULL);
+	request(f, &c, "tools/list", JSONRPC_ID_NUM, "3", NULL);
+	request(f, &c, "tools/list", JSONRPC_ID_NUM, "4", NULL);
+	c = ctx_at(5, MCP_S2C, "s", 1);
+	result(f, &c, JSONRPC_ID_NUM, "1", 1);
+	error(f, &c, JSONRPC_ID_NUM, "2", -32602);
+	c.http_status = 404;
+	error(f, &c, JSONRPC_ID_NUM, "3", -32001);
+	/* isError means nothing outside tools/call */
+	c.http_status = 0;
+	result(f, &c, JSONRPC_ID_NUM, "4", 1);
+
+	assert_value(f, REQ(EP, "tools/call", "error"), 1);
+	assert_value(f, "mcp_tool_calls_total{server_name=\"" EP
+			"\",tool_name=\"no-such-tool\",status=\"error\"}",
+		     1);
+	assert_value(f, "mcp_request_errors_total{server_name=\"" EP
+			"\",method=\"tools/call\",error_code=\"tool_error\"}",
+		     1);
+	assert_value(f, REQ(EP, "prompts/get", "error"), 1);
+	assert_value(f, "mcp_request_errors_total{server_name=\"" EP
+			"\",method=\"prompts/get\",error_code=\"-32602\"}",
+		     1);
+	assert_value(f, REQ(EP, "tools/list", "error"), 1);
+	assert_value(f, REQ(EP, "tools/list", "ok"), 1);
+	assert_value(f, "mcp_request_errors_total{server_name=\"" EP
+			"\",method=\"tools/list\",error_code=\"http_404\"}",
+		     1);
+}
+
+static void test_cancel_then_late_response(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c = ctx_at(0, MCP_C2S, "s", 1);
+
+	request(f, &c, "tools/call", JSONRPC_ID_NUM, "5", "trigger-long-running-operation");
+	/* a cancel from the other direction names another request space */
+	c = ctx_at(1000, MCP_S2C, "s", 1);
+	notification(f, &c, "notifications/cancelled", JSONRPC_ID_NUM, "5");
+	assert_int_equal(mcp_pending_count(f->s), 1);
+	c = ctx_at(2000, MCP_C2S, "s", 2);
+	notification(f, &c, "notifications/cancelled", JSONRPC_ID_NUM, "5");
+	assert_int_equal(mcp_pending_count(f->s), 0);
+	c = ctx_at(3000, MCP_S2C, "s", 1);
+	result(f, &c, JSONRPC_ID_NUM, "5", 0);
+
+	assert_value(f, REQ(EP, "tools/call", "cancelled"), 1);
+	assert_value(f, REQ(EP, "tools/call", "ok"), -1);
+	assert_value(f, DUR("count", EP, "tools/call"), 1);
+	assert_value(f, DUR("sum", EP, "tools/call"), 2);
+	assert_value(f, "mcp_tool_calls_total{server_name=\"" EP
+			"\",tool_name=\"trigger-long-running-operation\",status=\"cancelled\"}",
+		     1);
+	assert_value(f, "mcp_notifications_total{server_name=\"" EP
+			"\",method=\"notifications/cancelled\",direction=\"client_to_server\"}",
+		     1);
+	assert_value(f, "mcp_notifications_total{server_name=\"" EP
+			"\",method=\"notifications/cancelled\",direction=\"server_to_client\"}",
+		     1);
+}
+
+static void test_expiry(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c = ctx_at(0, MCP_C2S, "s", 1);
+
+	request(f, &c, "tools/call", JSONRPC_ID_NUM, "1", "hang");
+	c = ctx_at(1000, MCP_C2S, "s", 2);
+	request(f, &c, "ping", JSONRPC_ID_NUM, "2", NULL);
+	mcp_tick(f->s, T0 + 299 * SEC);
+	assert_int_equal(mcp_pending_count(f->s), 2);
+	mcp_tick(f->s, T0 + 300 * SEC);
+	assert_int_equal(mcp_pending_count(f->s), 1);
+	assert_value(f, "mcpwire_requests_expired_total{server_name=\"" EP "\"}", 1);
+	assert_value(f, "mcp_requests_in_flight{server_name=\"" EP "\"}", 1);
+	assert_value(f, REQ(EP, "tools/call", "ok"), -1);
+	assert_value(f, DUR("count", EP, "tools/call"), -1);
+	/* an answer after expiry is ignored */
+	c = ctx_at(300500, MCP_S2C, "s", 1);
+	result(f, &c, JSONRPC_ID_NUM, "1", 0);
+	assert_value(f, REQ(EP, "tools/call", "ok"), -1);
+}
+
+static void test_notifications(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c = ctx_at(0, MCP_S2C, "s", 1);
+
+	notification(f, &c, "notifications/progress", 0, NULL);
+	notification(f, &c, "notifications/progress", 0, NULL);
+	notification(f, &c, "notifications/made_up", 0, NULL);
+	assert_value(f, "mcp_notifications_total{server_name=\"" EP
+			"\",method=\"notifications/progress\",direction=\"server_to_client\"}",
+		     2);
+	assert_value(f, "mcp_notifications_total{server_name=\"" EP
+			"\",method=\"__other__\",direction=\"server_to_client\"}",
+		     1);
+	assert_value(f, "mcpwire_label_overflow_total{label=\"method\"}", 1);
+}
+
+static void test_sessions_up_down(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c;
+
+	for (int i = 0; i < 2; i++) {
+		char sid[16];
+
+		snprintf(sid, sizeof(sid), "s%d", i);
+		c = ctx_at(i, MCP_C2S, "", 10 + i);
+		request(f, &c, "initialize", JSONRPC_ID_NUM, "0", NULL);
+		c = ctx_at(i + 1, MCP_S2C, sid, 10 + i);
+		snprintf(c.new_session, sizeof(c.new_session), "%s", sid);
+		init_result(f, &c, "0", "everything", "2.0.0");
+	}
+	assert_value(f, SESSIONS("everything", "streamable_http"),
+		     2);
+	/* DELETE of s0 */
+	c = ctx_at(100, MCP_C2S, "s0", 20);
+	f->sink->session_end(f->sink->arg, &c);
+	assert_value(f, SESSIONS("everything", "streamable_http"),
+		     1);
+	/* repeated end is harmless */
+	f->sink->session_end(f->sink->arg, &c);
+	assert_value(f, SESSIONS("everything", "streamable_http"),
+		     1);
+	/* s1 goes idle for an hour */
+	mcp_tick(f->s, T0 + 3599 * SEC);
+	assert_value(f, SESSIONS("everything", "streamable_http"),
+		     1);
+	mcp_tick(f->s, T0 + 3601 * SEC);
+	assert_value(f, SESSIONS("everything", "streamable_http"),
+		     0);
+}
+
+static void test_stdio_session(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c = ctx_at(0, MCP_C2S, "", 0);
+
+	c.transport = MCP_TRANSPORT_STDIO;
+	snprintf(c.server.label, sizeof(c.server.label), "stdio:npx");
+	request(f, &c, "initialize", JSONRPC_ID_NUM, "0", NULL);
+	c.dir = MCP_S2C;
+	c.ts_ns += 3 * MS;
+	init_result(f, &c, "0", "memory-server", "0.6.3");
+	c.dir = MCP_C2S;
+	request(f, &c, "tools/call", JSONRPC_ID_NUM, "1", "read_graph");
+	c.dir = MCP_S2C;
+	c.ts_ns += 1 * MS;
+	result(f, &c, JSONRPC_ID_NUM, "1", 0);
+	assert_value(f, REQ("memory-server", "initialize", "ok"), 1);
+	assert_value(f, DUR("sum", "memory-server", "tools/call"), 0.001);
+	assert_value(f, SESSIONS("memory-server", "stdio"), 1);
+	f->sink->session_end(f->sink->arg, &c);
+	assert_value(f, SESSIONS("memory-server", "stdio"), 0);
+}
+
+/* --- counting once --- */
+
+static struct mcp_wire_ctx on_flow(struct mcp_wire_ctx c, uint64_t flow, uint8_t observer)
+{
+	c.flow_id = flow;
+	c.observer = observer;
+	return c;
+}
+
+static void test_dedup_both_observers(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c;
+
+	/* the client's write comes first, then the server's read of it */
+	c = on_flow(ctx_at(0, MCP_C2S, "s", 1), 9, MCP_OBS_CLIENT);
+	request(f, &c, "tools/list", JSONRPC_ID_NUM, "1", NULL);
+	c = on_flow(ctx_at(0.2, MCP_C2S, "s", 1), 9, MCP_OBS_SERVER);
+	request(f, &c, "tools/list", JSONRPC_ID_NUM, "1", NULL);
+	c = on_flow(ctx_at(50, MCP_S2C, "s", 1), 9, MCP_OBS_SERVER);
+	result(f, &c, JSONRPC_ID_NUM, "1", 0);
+	c = on_flow(ctx_at(50.3, MCP_S2C, "s", 1), 9, MCP_OBS_CLIENT);
+	result(f, &c, JSONRPC_ID_NUM, "1", 0);
+	/* counted at once, from the server's side */
+	assert_value(f, REQ(EP, "tools/list", "ok"), 1);
+	assert_value(f, DUR("sum", EP, "tools/list"), 0.0498);
+	mcp_tick(f->s, T0 + 2 * SEC);
+	assert_value(f, REQ(EP, "tools/list", "ok"), 1);
+	assert_value(f, DUR("count", EP, "tools/list"), 1);
+	assert_value(f, "mcpwire_messages_deduplicated_total", 2);
+	assert_int_equal(mcp_pending_count(f->s), 0);
+}
+
+static void test_dedup_client_only(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c;
+
+	c = on_flow(ctx_at(0, MCP_C2S, "s", 1), 10, MCP_OBS_CLIENT);
+	request(f, &c, "tools/list", JSONRPC_ID_NUM, "1", NULL);
+	c = on_flow(ctx_at(200, MCP_S2C, "s", 1), 10, MCP_OBS_CLIENT);
+	result(f, &c, JSONRPC_ID_NUM, "1", 0);
+	/* held: nothing counted yet */
+	assert_value(f, REQ(EP, "tools/list", "ok"), -1);
+	mcp_tick(f->s, T0 + 999 * MS);
+	assert_value(f, REQ(EP, "tools/list", "ok"), -1);
+	/* the request's window ends, then the response's: released in order
+	 * with their own timestamps */
+	mcp_tick(f->s, T0 + 1000 * MS);
+	assert_int_equal(mcp_pending_count(f->s), 1);
+	mcp_tick(f->s, T0 + 1200 * MS);
+	assert_value(f, REQ(EP, "tools/list", "ok"), 1);
+	assert_value(f, DUR("sum", EP, "tools/list"), 0.2);
+	/* the flow is known client-only now: later messages pass at once */
+	c = on_flow(ctx_at(1300, MCP_C2S, "s", 1), 10, MCP_OBS_CLIENT);
+	request(f, &c, "tools/list", JSONRPC_ID_NUM, "2", NULL);
+	c = on_flow(ctx_at(1310, MCP_S2C, "s", 1), 10, MCP_OBS_CLIENT);
+	result(f, &c, JSONRPC_ID_NUM, "2", 0);
+	assert_value(f, REQ(EP, "tools/list", "ok"), 2);
+	assert_value(f, "mcpwire_messages_deduplicated_total", 0);
+}
+
+static void test_dedup_server_only(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c;
+
+	c = on_flow(ctx_at(0, MCP_C2S, "s", 1), 11, MCP_OBS_SERVER);
+	request(f, &c, "ping", JSONRPC_ID_NUM, "1", NULL);
+	c = on_flow(ctx_at(1, MCP_S2C, "s", 1), 11, MCP_OBS_SERVER);
+	result(f, &c, JSONRPC_ID_NUM, "1", 0);
+	assert_value(f, REQ(EP, "ping", "ok"), 1);
+	assert_value(f, DUR("sum", EP, "ping"), 0.001);
+}
+
+static void test_dedup_server_seen_later_in_window(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c;
+
+	/* two client-observed messages held, then the server's socket shows up */
+	c = on_flow(ctx_at(0, MCP_C2S, "s", 1), 12, MCP_OBS_CLIENT);
+	request(f, &c, "ping", JSONRPC_ID_NUM, "1", NULL);
+	c = on_flow(ctx_at(1, MCP_C2S, "s", 1), 12, MCP_OBS_CLIENT);
+	request(f, &c, "ping", JSONRPC_ID_NUM, "2", NULL);
+	c = on_flow(ctx_at(3, MCP_C2S, "s", 1), 12, MCP_OBS_SERVER);
+	request(f, &c, "ping", JSONRPC_ID_NUM, "1", NULL);
+	request(f, &c, "ping", JSONRPC_ID_NUM, "2", NULL);
+	c = on_flow(ctx_at(4, MCP_S2C, "s", 1), 12, MCP_OBS_SERVER);
+	result(f, &c, JSONRPC_ID_NUM, "1", 0);
+	result(f, &c, JSONRPC_ID_NUM, "2", 0);
+	c = on_flow(ctx_at(5, MCP_S2C, "s", 1), 12, MCP_OBS_CLIENT);
+	result(f, &c, JSONRPC_ID_NUM, "1", 0);
+	mcp_tick(f->s, T0 + 5 * SEC);
+	assert_value(f, REQ(EP, "ping", "ok"), 2);
+	assert_value(f, DUR("sum", EP, "ping"), 0.002);
+	assert_value(f, "mcpwire_messages_deduplicated_total", 3);
+	assert_value(f, "mcp_requests_in_flight{server_name=\"" EP "\"}", 0);
+}
+
+static void test_pending_bound(void **state)
+{
+	struct metrics *m = metrics_new(NULL);
+	struct mcp_config cfg = { .max_pending = 4 };
+	struct mcp_state *s = mcp_new(&cfg, m);
+	struct fixture f = { m, s, mcp_sink(s) };
+	struct mcp_wire_ctx c = ctx_at(0, MCP_C2S, "s", 1);
+
+	for (int i = 0; i < 6; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "%d", i);
+		request(&f, &c, "ping", JSONRPC_ID_NUM, id, NULL);
+	}
+	assert_int_equal(mcp_pending_count(s), 4);
+	assert_value(&f, "mcpwire_table_evictions_total{table=\"pending\"}", 2);
+	assert_value(&f, "mcp_requests_in_flight{server_name=\"" EP "\"}", 4);
+	/* the two oldest are gone, the newest pair */
+	c = ctx_at(1, MCP_S2C, "s", 1);
+	result(&f, &c, JSONRPC_ID_NUM, "0", 0);
+	result(&f, &c, JSONRPC_ID_NUM, "5", 0);
+	assert_value(&f, REQ(EP, "ping", "ok"), 1);
+	mcp_free(s);
+	metrics_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_out_of_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ids_per_session_and_direction, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_string_vs_number_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_initialize_through_exchange, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_then_late_response, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notifications, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions_up_down, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stdio_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dedup_both_observers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dedup_client_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dedup_server_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dedup_server_seen_later_in_window, setup,
+						teardown),
+		cmocka_unit_test(test_pending_bound),
+	};
+
+	return cmocka_run_group_tests_name("mcp", tests, NULL, NULL);
+}

@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mcp/ — the proto_sink that turns JSON-RPC messages into MCP metrics.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcp/dedup.h"
+#include "mcp/mcp.h"
+#include "mcp/pair.h"
+#include "mcp/session.h"
+#include "metrics/metrics.h"
+
+struct mcp_state {
+	struct mcp_config cfg;
+	struct metrics *m;
+	struct proto_sink sink;
+	struct mcp_dedup *dedup;
+	struct mcp_pair pair;
+	struct mcp_endpoints eps;
+	struct mcp_sessions sess;
+};
+
+/* The scopes a message may pair in, most specific first (mcp.h). */
+struct mcp_scopes {
+	struct mcp_scope v[2];
+	int n;
+	uint32_t session; /* session slot the message belongs to, or MCP_TABLE_NONE */
+};
+
+/* stdio has neither session ids nor exchanges: the observing process talking
+ * to one server command is the scope (both peers' ids count from 0 per pipe
+ * pair, and the server process sees both of its pipes). */
+static uint64_t mcp_proc_scope(const struct mcp_wire_ctx *ctx)
+{
+	const char *l = ctx->server.label;
+	uint32_t h = mcp_hash(MCP_HASH_INIT, l, strnlen(l, sizeof(ctx->server.label)));
+
+	return (uint64_t)ctx->tgid << 32 | h;
+}
+
+static void mcp_scopes_of(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
+			  struct mcp_scopes *sc)
+{
+	sc->n = 0;
+	sc->session = MCP_TABLE_NONE;
+	if (ctx->session[0]) {
+		sc->session = mcp_session_get(&s->sess, ctx->server.label, ctx->session, 0,
+					      ctx->ts_ns);
+		sc->v[sc->n].kind = MCP_SCOPE_SESSION;
+		sc->v[sc->n++].value = mcp_session_scope(&s->sess, sc->session);
+	}
+	if (ctx->exchange) {
+		sc->v[sc->n].kind = MCP_SCOPE_EXCHANGE;
+		sc->v[sc->n++].value = ctx->exchange;
+	}
+	if (!sc->n) {
+		uint64_t proc = mcp_proc_scope(ctx);
+
+		sc->session = mcp_session_get(&s->sess, ctx->server.label, "", proc, ctx->ts_ns);
+		sc->v[sc->n].kind = MCP_SCOPE_PROC;
+		sc->v[sc->n++].value = proc;
+	}
+}
+
+static int mcp_id_usable(const struct jsonrpc_id *id)
+{
+	return id->type == JSONRPC_ID_NUM || id->type == JSONRPC_ID_STR;
+}
+
+static uint32_t mcp_find(struct mcp_state *s, const struct mcp_scopes *sc, uint8_t dir,
+			 const struct jsonrpc_id *id)
+{
+	if (!mcp_id_usable(id))
+		return MCP_TABLE_NONE;
+	for (int i = 0; i < sc->n; i++) {
+		uint32_t slot = mcp_pair_find(&s->pair, &sc->v[i], dir, id);
+
+		if (slot != MCP_TABLE_NONE)
+			return slot;
+	}
+	return MCP_TABLE_NONE;
+}
+
+/* Forgets a pending request without counting it as a request. */
+static void mcp_drop_pending(struct mcp_state *s, uint32_t slot)
+{
+	metrics_in_flight_add(s->m, s->pair.ents[slot].server, -1);
+	mcp_pair_remove(&s->pair, slot);
+}
+
+/* Counts a finished request under server (the name known at its end). */
+static void mcp_finish(struct mcp_state *s, uint32_t slot, uint32_t server, uint8_t status,
+		       uint8_t err, int64_t err_value, uint64_t ts_ns)
+{
+	const struct mcp_pending *e = &s->pair.ents[slot];
+	struct metrics_call c = {
+		.server = server,
+		.method = e->method,
+		.tool = e->tool,
+		.status = status,
+		.err = err,
+		.err_value = err_value,
+		.seconds = ts_ns > e->ts_ns ? (double)(ts_ns - e->ts_ns) / 1e9 : 0,
+	};
+
+	metrics_call_done(s->m, &c);
+	mcp_drop_pending(s, slot);
+}
+
+static void mcp_request(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
+			const struct jsonrpc_msg *msg, uint32_t ep, const struct mcp_scopes *sc)
+{
+	uint32_t server, slot;
+	struct mcp_pending *e;
+
+	if (!mcp_id_usable(&msg->id))
+		return;
+	server = mcp_endpoint_server(&s->eps, ep);
+	/* an id reused while pending (a retransmission): the newer one counts */
+	slot = mcp_pair_find(&s->pair, &sc->v[0], ctx->dir, &msg->id);
+	if (slot != MCP_TABLE_NONE)
+		mcp_drop_pending(s, slot);
+	if (mcp_pair_count(&s->pair) == s->pair.t.cap) {
+		mcp_drop_pending(s, mcp_pair_oldest(&s->pair));
+		metrics_table_eviction(s->m, "pending");
+	}
+	slot = mcp_pair_insert(&s->pair, &sc->v[0], ctx->dir, &msg->id);
+	e = &s->pair.ents[slot];
+	e->ts_ns = ctx->ts_ns;
+	e->server = server;
+	e->method = metrics_method(s->m, msg->method.s, msg->method.truncated);
+	e->tool = e->method == METRICS_METHOD_TOOLS_CALL ?
+			  metrics_tool(s->m, server, msg->name.s, msg->name.truncated) :
+			  METRICS_TOOL_OTHER;
+	metrics_in_flight_add(s->m, server, 1);
+}
+
+static void mcp_notification(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
+			     const struct jsonrpc_msg *msg, uint32_t ep,
+			     const struct mcp_scopes *sc)
+{
+	uint32_t server = mcp_endpoint_server(&s->eps, ep);
+	uint16_t method = metrics_method(s->m, msg->method.s, msg->method.truncated);
+	uint32_t slot;
+
+	metrics_notification(s->m, server, method, ctx->dir);
+	if (method != METRICS_METHOD_CANCELLED)
+		return;
+	/* cancellation.mdx: it names a request "previously issued in the same
+	 * direction"; the request ends here, a late response is ignored */
+	slot = mcp_find(s, sc, ctx->dir, &msg->cancel_id);
+	if (slot != MCP_TABLE_NONE)
+		mcp_finish(s, slot, server, METRICS_STATUS_CANCELLED, 0, 0, ctx->ts_ns);
+}
+
+/* An initialize result (lifecycle.mdx): names the endpoint, sets its
+ * mcp_server_info, and starts the session it created. */
+static void mcp_initialized(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
+			    const struct jsonrpc_msg *msg, uint32_t ep,
+			    const struct mcp_scopes *sc)
+{
+	uint32_t sess = MCP_TABLE_NONE;
+
+	mcp_endpoint_initialized(&s->eps, ep, &msg->peer_name, &msg->peer_version,
+				 &msg->protocol_version, ctx->transport);
+	if (ctx->new_session[0])
+		sess = mcp_session_get(&s->sess, ctx->server.label, ctx->new_session, 0,
+				       ctx->ts_ns);
+	else if (sc->session != MCP_TABLE_NONE)
+		sess = sc->session;
+	if (sess != MCP_TABLE_NONE)
+		mcp_session_start(&s->sess, sess, mcp_endpoint_server(&s->eps, ep),
+				  ctx->transport);
+}
+
+static void mcp_response(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
+			 const struct jsonrpc_msg *msg, uint32_t ep, const struct mcp_scopes *sc)
+{
+	uint32_t slot = mcp_find(s, sc, ctx->dir ^ 1, &msg->id);
+	uint8_t status = METRICS_STATUS_OK, err = 0;
+	int64_t err_value = 0;
+	uint16_t method = slot != MCP_TABLE_NONE ? s->pair.ents[slot].method : 0;
+
+	/* a serverInfo is the mark of an initialize result even when mcpwire
+	 * missed the request */
+	if (ctx->dir == MCP_S2C && msg->kind == JSONRPC_RESULT &&
+	    (method == METRICS_METHOD_INITIALIZE || msg->peer_name.len || msg->peer_name.truncated))
+		mcp_initialized(s, ctx, msg, ep, sc);
+	if (slot == MCP_TABLE_NONE)
+		return;
+
+	if (ctx->http_status >= 400) {
+		status = METRICS_STATUS_ERROR;
+		err = METRICS_ERR_HTTP;
+		err_value = ctx->http_status;
+	} else if (msg->kind == JSONRPC_ERROR) {
+		status = METRICS_STATUS_ERROR;
+		err = msg->has_error_code ? METRICS_ERR_JSONRPC : METRICS_ERR_NO_CODE;
+		err_value = msg->error_code;
+	} else if (msg->is_error && method == METRICS_METHOD_TOOLS_CALL) {
+		status = METRICS_STATUS_ERROR;
+		err = METRICS_ERR_TOOL;
+	}
+	mcp_finish(s, slot, mcp_endpoint_server(&s->eps, ep), status, err, err_value, ctx->ts_ns);
+}
+
+static void mcp_process(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
+			const struct jsonrpc_msg *msg)
+{
+	uint32_t ep = mcp_endpoint_get(&s->eps, ctx->server.label);
+	struct mcp_scopes sc;
+
+	mcp_scopes_of(s, ctx, &sc);
+	switch (msg->kind) {
+	case JSONRPC_REQUEST:
+		mcp_request(s, ctx, msg, ep, &sc);
+		break;
+	case JSONRPC_NOTIFICATION:
+		mcp_notification(s, ctx, msg, ep, &sc);
+		break;
+	case JSONRPC_RESULT:
+	case JSONRPC_ERROR:
+		mcp_response(s, ctx, msg, ep, &sc);
+		break;
+	default:
+		break;
+	}
+}
+
+static void mcp_process_session_end(struct mcp_state *s, const struct mcp_wire_ctx *ctx)
+{
+	uint32_t slot = MCP_TABLE_NONE;
+
+	if (ctx->session[0])
+		slot = mcp_session_find(&s->sess, ctx->server.label, ctx->session, 0);
+	else if (!ctx->exchange)
+		slot = mcp_session_find(&s->sess, ctx->server.label, "", mcp_proc_scope(ctx));
+	if (slot != MCP_TABLE_NONE)
+		mcp_session_end(&s->sess, slot);
+}
+
+static void mcp_release(void *arg, uint8_t kind, const struct mcp_wire_ctx *ctx,
+			const struct jsonrpc_msg *msg)
+{
+	struct mcp_state *s = arg;
+
+	if (kind == MCP_DEDUP_SESSION_END)
+		mcp_process_session_end(s, ctx);
+	else
+		mcp_process(s, ctx, msg);
+}
+
+static void mcp_sink_message(void *arg, const struct mcp_wire_ctx *ctx,
+			     const struct jsonrpc_msg *msg)
+{
+	struct mcp_state *s = arg;
+
+	if (mcp_dedup_input(s->dedup, MCP_DEDUP_MESSAGE, ctx, msg))
+		mcp_process(s, ctx, msg);
+}
+
+static void mcp_sink_session_end(void *arg, const struct mcp_wire_ctx *ctx)
+{
+	struct mcp_state *s = arg;
+
+	if (mcp_dedup_input(s->dedup, MCP_DEDUP_SESSION_END, ctx, NULL))
+		mcp_process_session_end(s, ctx);
+}
+
+static void mcp_sink_parse_error(void *arg, const struct mcp_wire_ctx *ctx, const char *reason)
+{
+	struct mcp_state *s = arg;
+
+	metrics_parse_error(s->m, reason);
+}
+
+struct mcp_state *mcp_new(const struct mcp_config *cfg, struct metrics *m)
+{
+	struct mcp_state *s = calloc(1, sizeof(*s));
+	struct mcp_dedup_config dc;
+
+	if (!s)
+		return NULL;
+	if (cfg)
+		s->cfg = *cfg;
+	if (!s->cfg.request_timeout_ns)
+		s->cfg.request_timeout_ns = 300ull * 1000000000ull;
+	if (!s->cfg.dedup_window_ns)
+		s->cfg.dedup_window_ns = 1000000000ull;
+	if (!s->cfg.session_idle_ns)
+		s->cfg.session_idle_ns = 3600ull * 1000000000ull;
+	if (!s->cfg.max_pending)
+		s->cfg.max_pending = 65536;
+	if (!s->cfg.max_sessions)
+		s->cfg.max_sessions = 16384;
+	if (!s->cfg.max_servers)
+		s->cfg.max_servers = 1024;
+	if (!s->cfg.max_flows)
+		s->cfg.max_flows = 16384;
+	if (!s->cfg.max_held)
+		s->cfg.max_held = 4096;
+	s->m = m;
+	s->sink = (struct proto_sink){
+		.message = mcp_sink_message,
+		.session_end = mcp_sink_session_end,
+		.parse_error = mcp_sink_parse_error,
+		.arg = s,
+	};
+	dc = (struct mcp_dedup_config){
+		.window_ns = s->cfg.dedup_window_ns,
+		.max_flows = s->cfg.max_flows,
+		.max_held = s->cfg.max_held,
+	};
+	s->dedup = mcp_dedup_new(&dc, m, mcp_release, s);
+	if (!s->dedup || mcp_pair_init(&s->pair, s->cfg.max_pending) ||
+	    mcp_endpoints_init(&s->eps, s->cfg.max_servers, m) ||
+	    mcp_sessions_init(&s->sess, s->cfg.max_sessions, m)) {
+		mcp_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+const struct proto_sink *mcp_sink(struct mcp_state *s)
+{
+	return &s->sink;
+}
+
+void mcp_tick(struct mcp_state *s, uint64_t now_ns)
+{
+	uint32_t slot;
+
+	/* released responses must meet their requests before those expire */
+	mcp_dedup_tick(s->dedup, now_ns);
+	while ((slot = mcp_pair_oldest(&s->pair)) != MCP_TABLE_NONE) {
+		const struct mcp_pending *e = &s->pair.ents[slot];
+
+		if (e->ts_ns + s->cfg.request_timeout_ns > now_ns)
+			break;
+		metrics_request_expired(s->m, e->server);
+		mcp_drop_pending(s, slot);
+	}
+	mcp_sessions_expire(&s->sess, now_ns, s->cfg.session_idle_ns);
+}
+
+uint32_t mcp_pending_count(const struct mcp_state *s)
+{
+	return mcp_pair_count(&s->pair);
+}
+
+void mcp_free(struct mcp_state *s)
+{
+	if (!s)
+		return;
+	mcp_dedup_free(s->dedup);
+	mcp_pair_fini(&s->pair);
+	mcp_endpoints_fini(&s->eps);
+	mcp_sessions_fini(&s->sess);
+	free(s);
+}

@@ -1,0 +1,505 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * metrics/ — the mcpwire metric families, label caps and snapshot
+ * publication.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics/expo.h"
+#include "metrics/labels.h"
+#include "metrics/metrics.h"
+#include "metrics/registry.h"
+
+#ifndef MCPWIRE_VERSION
+#define MCPWIRE_VERSION "unknown"
+#endif
+
+enum {
+	F_REQUESTS,
+	F_TOOL_CALLS,
+	F_REQUEST_ERRORS,
+	F_NOTIFICATIONS,
+	F_REQUEST_DURATION,
+	F_TOOL_DURATION,
+	F_SERVER_INFO,
+	F_SESSIONS,
+	F_IN_FLIGHT,
+	F_BUILD_INFO,
+	F_EVENTS_LOST,
+	F_PARSE_ERRORS,
+	F_LABEL_OVERFLOW,
+	F_EXPIRED,
+	F_DEDUP,
+	F_EVICTIONS,
+	F_COUNT,
+};
+
+/* Families with few, internally chosen label values (reasons, tables) get
+ * this many series at most, in case a caller passes something unexpected. */
+#define METRICS_SMALL_FAMILY 64
+
+static const struct metrics_family_def {
+	const char *name;
+	const char *help;
+	uint8_t type;
+	uint8_t nlabels;
+	uint8_t small;
+	const char *labels[METRICS_MAX_LABELS];
+} metrics_defs[F_COUNT] = {
+	[F_REQUESTS] = { "mcp_requests_total", "MCP requests finished, by outcome.",
+			 METRICS_COUNTER, 3, 0, { "server_name", "method", "status" } },
+	[F_TOOL_CALLS] = { "mcp_tool_calls_total", "MCP tools/call requests finished, by tool.",
+			   METRICS_COUNTER, 3, 0, { "server_name", "tool_name", "status" } },
+	[F_REQUEST_ERRORS] = { "mcp_request_errors_total",
+			       "MCP requests finished with status error, by error code.",
+			       METRICS_COUNTER, 3, 0, { "server_name", "method", "error_code" } },
+	[F_NOTIFICATIONS] = { "mcp_notifications_total", "MCP notifications seen.",
+			      METRICS_COUNTER, 3, 0, { "server_name", "method", "direction" } },
+	[F_REQUEST_DURATION] = { "mcp_request_duration_seconds",
+				 "Time from an MCP request to its response or cancellation.",
+				 METRICS_HISTOGRAM, 2, 0, { "server_name", "method" } },
+	[F_TOOL_DURATION] = { "mcp_tool_call_duration_seconds",
+			      "Time from a tools/call request to its response or cancellation.",
+			      METRICS_HISTOGRAM, 2, 0, { "server_name", "tool_name" } },
+	[F_SERVER_INFO] = { "mcp_server_info", "MCP server identity from its initialize result.",
+			    METRICS_GAUGE, 4, 0,
+			    { "server_name", "server_version", "protocol_version", "transport" } },
+	[F_SESSIONS] = { "mcp_sessions_active", "MCP sessions open.", METRICS_GAUGE, 2, 0,
+			 { "server_name", "transport" } },
+	[F_IN_FLIGHT] = { "mcp_requests_in_flight", "MCP requests awaiting a response.",
+			  METRICS_GAUGE, 1, 0, { "server_name" } },
+	[F_BUILD_INFO] = { "mcpwire_build_info", "mcpwire version.", METRICS_GAUGE, 1, 1,
+			   { "version" } },
+	[F_EVENTS_LOST] = { "mcpwire_events_lost_total",
+			    "Capture events the kernel side dropped, by reason.",
+			    METRICS_COUNTER, 1, 1, { "reason" } },
+	[F_PARSE_ERRORS] = { "mcpwire_parse_errors_total",
+			     "Input the protocol parsers could not understand, by reason.",
+			     METRICS_COUNTER, 1, 1, { "reason" } },
+	[F_LABEL_OVERFLOW] = { "mcpwire_label_overflow_total",
+			       "Label values replaced by __other__ (caps, truncation, unknown "
+			       "methods), by label.",
+			       METRICS_COUNTER, 1, 1, { "label" } },
+	[F_EXPIRED] = { "mcpwire_requests_expired_total",
+			"Requests given up on after the request timeout without a response.",
+			METRICS_COUNTER, 1, 0, { "server_name" } },
+	[F_DEDUP] = { "mcpwire_messages_deduplicated_total",
+		      "Messages seen by both the client's and the server's socket, counted once.",
+		      METRICS_COUNTER, 0, 1, { NULL } },
+	[F_EVICTIONS] = { "mcpwire_table_evictions_total",
+			  "Entries evicted from full bounded tables, by table.", METRICS_COUNTER, 1,
+			  1, { "table" } },
+};
+
+static const char *const metrics_transports[] = { "streamable_http", "sse", "stdio" };
+static const char *const metrics_dirs[] = { "client_to_server", "server_to_client" };
+static const char *const metrics_statuses[] = { "ok", "error", "cancelled" };
+
+struct metrics {
+	struct metrics_config cfg;
+	struct metrics_family fam[F_COUNT];
+	struct metrics_strset servers;	   /* id 0 is METRICS_OTHER */
+	struct metrics_strset tools;	   /* owner: server id */
+	uint32_t *tools_per_server;	   /* indexed by server id */
+	struct metrics_strset error_codes; /* owner 0 */
+	uint64_t gen;			   /* bumped by every change */
+	uint64_t published_gen;
+
+	pthread_mutex_t lock; /* guards snap */
+	struct metrics_snapshot *snap;
+};
+
+static void metrics_changed(struct metrics *m)
+{
+	m->gen++;
+}
+
+/* The series of family fi for these values, counting refusal as overflow of
+ * the whole series (only reachable past max_series). */
+static struct metrics_series *metrics_get(struct metrics *m, int fi, const char *const *vals)
+{
+	struct metrics_series *s = metrics_family_get(&m->fam[fi], vals);
+
+	if (!s && fi != F_LABEL_OVERFLOW)
+		metrics_label_overflow(m, "series");
+	return s;
+}
+
+static void metrics_counter_add(struct metrics *m, int fi, const char *const *vals, double v)
+{
+	struct metrics_series *s = metrics_get(m, fi, vals);
+
+	if (s)
+		s->value += v;
+	metrics_changed(m);
+}
+
+void metrics_label_overflow(struct metrics *m, const char *label)
+{
+	const char *vals[] = { label };
+
+	metrics_counter_add(m, F_LABEL_OVERFLOW, vals, 1);
+}
+
+/* Sanitised copy of a wire string into buf, or NULL (overflow). */
+static const char *metrics_clean(char buf[METRICS_LABEL_MAX + 1], const char *s, int truncated)
+{
+	if (truncated || metrics_label_sanitize(buf, s, strlen(s)) < 0)
+		return NULL;
+	return buf;
+}
+
+uint32_t metrics_server(struct metrics *m, const char *name, int truncated)
+{
+	char buf[METRICS_LABEL_MAX + 1];
+	const char *v = metrics_clean(buf, name, truncated);
+	int64_t id;
+
+	if (v && strcmp(v, METRICS_OTHER)) {
+		id = metrics_strset_add(&m->servers, 0, v);
+		if (id > 0)
+			return (uint32_t)id;
+	}
+	metrics_label_overflow(m, "server_name");
+	return METRICS_SERVER_OTHER;
+}
+
+uint32_t metrics_tool(struct metrics *m, uint32_t server, const char *name, int truncated)
+{
+	char buf[METRICS_LABEL_MAX + 1];
+	const char *v = metrics_clean(buf, name, truncated);
+	int64_t id;
+
+	if (v && *v && strcmp(v, METRICS_OTHER) && server < m->servers.count) {
+		id = metrics_strset_find(&m->tools, server, v);
+		if (id >= 0)
+			return (uint32_t)id;
+		if (m->tools_per_server[server] < m->cfg.max_tools_per_server) {
+			id = metrics_strset_add(&m->tools, server, v);
+			if (id >= 0) {
+				m->tools_per_server[server]++;
+				return (uint32_t)id;
+			}
+		}
+	}
+	metrics_label_overflow(m, "tool_name");
+	return METRICS_TOOL_OTHER;
+}
+
+uint16_t metrics_method(struct metrics *m, const char *method, int truncated)
+{
+	uint16_t idx = truncated ? METRICS_METHOD_OTHER : metrics_method_index(method);
+
+	if (idx == METRICS_METHOD_OTHER)
+		metrics_label_overflow(m, "method");
+	return idx;
+}
+
+const char *metrics_server_name(const struct metrics *m, uint32_t server)
+{
+	return server < m->servers.count ? metrics_strset_str(&m->servers, server) : METRICS_OTHER;
+}
+
+const char *metrics_tool_name(const struct metrics *m, uint32_t tool)
+{
+	return tool < m->tools.count ? metrics_strset_str(&m->tools, tool) : METRICS_OTHER;
+}
+
+/* The error_code label value into buf. */
+static const char *metrics_error_code(struct metrics *m, const struct metrics_call *c,
+				      char *buf, size_t len)
+{
+	switch (c->err) {
+	case METRICS_ERR_TOOL:
+		return "tool_error";
+	case METRICS_ERR_HTTP:
+		snprintf(buf, len, "http_%" PRId64, c->err_value);
+		break;
+	case METRICS_ERR_JSONRPC:
+		snprintf(buf, len, "%" PRId64, c->err_value);
+		break;
+	default:
+		metrics_label_overflow(m, "error_code");
+		return METRICS_OTHER;
+	}
+	/* JSON-RPC codes are any integer a server picks: cap the distinct ones */
+	if (metrics_strset_add(&m->error_codes, 0, buf) < 0) {
+		metrics_label_overflow(m, "error_code");
+		return METRICS_OTHER;
+	}
+	return buf;
+}
+
+static void metrics_observe(struct metrics *m, int fi, const char *const *vals, double v)
+{
+	struct metrics_series *s = metrics_get(m, fi, vals);
+
+	if (s)
+		metrics_series_observe(s, v < 0 ? 0 : v);
+}
+
+void metrics_call_done(struct metrics *m, const struct metrics_call *c)
+{
+	const char *server = metrics_server_name(m, c->server);
+	const char *method = metrics_method_name(c->method);
+	uint8_t st = c->status <= METRICS_STATUS_CANCELLED ? c->status : METRICS_STATUS_ERROR;
+	const char *status = metrics_statuses[st];
+
+	metrics_counter_add(m, F_REQUESTS, (const char *const[]){ server, method, status }, 1);
+	metrics_observe(m, F_REQUEST_DURATION, (const char *const[]){ server, method }, c->seconds);
+	if (c->status == METRICS_STATUS_ERROR) {
+		char buf[32];
+		const char *code = metrics_error_code(m, c, buf, sizeof(buf));
+
+		metrics_counter_add(m, F_REQUEST_ERRORS,
+				    (const char *const[]){ server, method, code }, 1);
+	}
+	if (c->method == METRICS_METHOD_TOOLS_CALL) {
+		const char *tool = metrics_tool_name(m, c->tool);
+
+		metrics_counter_add(m, F_TOOL_CALLS, (const char *const[]){ server, tool, status },
+				    1);
+		metrics_observe(m, F_TOOL_DURATION, (const char *const[]){ server, tool },
+				c->seconds);
+	}
+	metrics_changed(m);
+}
+
+void metrics_notification(struct metrics *m, uint32_t server, uint16_t method, int dir)
+{
+	const char *vals[] = { metrics_server_name(m, server), metrics_method_name(method),
+			       metrics_dirs[dir ? 1 : 0] };
+
+	metrics_counter_add(m, F_NOTIFICATIONS, vals, 1);
+}
+
+void metrics_in_flight_add(struct metrics *m, uint32_t server, int delta)
+{
+	const char *vals[] = { metrics_server_name(m, server) };
+
+	metrics_counter_add(m, F_IN_FLIGHT, vals, delta);
+}
+
+static const char *metrics_transport_name(int transport)
+{
+	return transport >= 0 && transport < 3 ? metrics_transports[transport] : METRICS_OTHER;
+}
+
+void metrics_sessions_add(struct metrics *m, uint32_t server, int transport, int delta)
+{
+	const char *vals[] = { metrics_server_name(m, server), metrics_transport_name(transport) };
+
+	metrics_counter_add(m, F_SESSIONS, vals, delta);
+}
+
+struct metrics_series *metrics_server_info_get(struct metrics *m, uint32_t server,
+					       const char *version, int version_truncated,
+					       const char *protocol, int protocol_truncated,
+					       int transport)
+{
+	char vbuf[METRICS_LABEL_MAX + 1], pbuf[METRICS_LABEL_MAX + 1];
+	const char *v = metrics_clean(vbuf, version, version_truncated);
+	const char *p = metrics_clean(pbuf, protocol, protocol_truncated);
+	struct metrics_series *s;
+
+	if (!v) {
+		metrics_label_overflow(m, "server_version");
+		v = METRICS_OTHER;
+	}
+	if (!p) {
+		metrics_label_overflow(m, "protocol_version");
+		p = METRICS_OTHER;
+	}
+	s = metrics_get(m, F_SERVER_INFO,
+			(const char *const[]){ metrics_server_name(m, server), v, p,
+					       metrics_transport_name(transport) });
+	if (s) {
+		s->refs++;
+		s->value = 1;
+	}
+	metrics_changed(m);
+	return s;
+}
+
+void metrics_server_info_put(struct metrics *m, struct metrics_series *info)
+{
+	if (!info || --info->refs)
+		return;
+	metrics_family_remove(&m->fam[F_SERVER_INFO], info);
+	metrics_changed(m);
+}
+
+void metrics_request_expired(struct metrics *m, uint32_t server)
+{
+	const char *vals[] = { metrics_server_name(m, server) };
+
+	metrics_counter_add(m, F_EXPIRED, vals, 1);
+}
+
+void metrics_deduplicated(struct metrics *m, uint64_t n)
+{
+	metrics_counter_add(m, F_DEDUP, NULL, (double)n);
+}
+
+void metrics_table_eviction(struct metrics *m, const char *table)
+{
+	const char *vals[] = { table };
+
+	metrics_counter_add(m, F_EVICTIONS, vals, 1);
+}
+
+void metrics_events_lost_set(struct metrics *m, const char *reason, uint64_t total)
+{
+	char buf[METRICS_LABEL_MAX + 1];
+	const char *vals[] = { metrics_clean(buf, reason, 0) };
+	struct metrics_series *s;
+	uint32_t before;
+
+	if (!vals[0])
+		return;
+	before = m->fam[F_EVENTS_LOST].nseries;
+
+	s = metrics_get(m, F_EVENTS_LOST, vals);
+	/* called every poll: re-render only when something moved */
+	if (s && ((double)total != s->value || before != m->fam[F_EVENTS_LOST].nseries)) {
+		s->value = (double)total;
+		metrics_changed(m);
+	}
+}
+
+void metrics_parse_error(struct metrics *m, const char *reason)
+{
+	char buf[METRICS_LABEL_MAX + 1];
+	const char *vals[] = { metrics_clean(buf, reason, 0) };
+
+	if (vals[0])
+		metrics_counter_add(m, F_PARSE_ERRORS, vals, 1);
+}
+
+int metrics_render(struct metrics *m, char **text, size_t *len)
+{
+	struct metrics_buf b;
+
+	metrics_buf_init(&b);
+	for (int i = 0; i < F_COUNT; i++)
+		metrics_expo_family(&b, &m->fam[i]);
+	if (b.oom || !b.p) {
+		metrics_buf_free(&b);
+		return -ENOMEM;
+	}
+	*text = b.p;
+	*len = b.len;
+	return 0;
+}
+
+void metrics_snapshot_put(struct metrics_snapshot *s)
+{
+	if (!s || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	free((void *)s->text);
+	free(s);
+}
+
+struct metrics_snapshot *metrics_snapshot_get(struct metrics *m)
+{
+	struct metrics_snapshot *s;
+
+	pthread_mutex_lock(&m->lock);
+	s = m->snap;
+	if (s)
+		__atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+	pthread_mutex_unlock(&m->lock);
+	return s;
+}
+
+void metrics_publish(struct metrics *m)
+{
+	struct metrics_snapshot *s, *old;
+	char *text;
+	size_t len;
+
+	if (m->snap && m->gen == m->published_gen)
+		return;
+	s = malloc(sizeof(*s));
+	if (!s)
+		return;
+	if (metrics_render(m, &text, &len)) {
+		free(s);
+		return;
+	}
+	s->text = text;
+	s->len = len;
+	s->refs = 1; /* the registry's own */
+	pthread_mutex_lock(&m->lock);
+	old = m->snap;
+	m->snap = s;
+	pthread_mutex_unlock(&m->lock);
+	m->published_gen = m->gen;
+	metrics_snapshot_put(old);
+}
+
+struct metrics *metrics_new(const struct metrics_config *cfg)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+	uint32_t max_series;
+
+	if (!m)
+		return NULL;
+	if (cfg)
+		m->cfg = *cfg;
+	if (!m->cfg.max_servers)
+		m->cfg.max_servers = 256;
+	if (!m->cfg.max_tools_per_server)
+		m->cfg.max_tools_per_server = 512;
+	if (!m->cfg.max_error_codes)
+		m->cfg.max_error_codes = 64;
+	if (!m->cfg.max_series)
+		m->cfg.max_series = 1u << 20;
+	max_series = m->cfg.max_series;
+	pthread_mutex_init(&m->lock, NULL);
+	for (int i = 0; i < F_COUNT; i++) {
+		const struct metrics_family_def *d = &metrics_defs[i];
+
+		if (metrics_family_init(&m->fam[i], d->name, d->help, d->type, d->nlabels,
+					d->labels, d->small ? METRICS_SMALL_FAMILY : max_series))
+			goto fail;
+	}
+	/* + 1: the __other__ entry, id 0, does not use up a server slot */
+	metrics_strset_init(&m->servers, m->cfg.max_servers + 1);
+	metrics_strset_init(&m->tools, UINT32_MAX - 1);
+	metrics_strset_init(&m->error_codes, m->cfg.max_error_codes);
+	m->tools_per_server = calloc(m->cfg.max_servers + 1, sizeof(*m->tools_per_server));
+	if (!m->tools_per_server || metrics_strset_add(&m->servers, 0, METRICS_OTHER) != 0)
+		goto fail;
+
+	metrics_counter_add(m, F_BUILD_INFO, (const char *const[]){ MCPWIRE_VERSION }, 1);
+	/* label-less counters exist from the start, as a client library's would */
+	metrics_counter_add(m, F_DEDUP, NULL, 0);
+	metrics_publish(m);
+	if (!m->snap)
+		goto fail;
+	return m;
+fail:
+	metrics_free(m);
+	return NULL;
+}
+
+void metrics_free(struct metrics *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < F_COUNT; i++)
+		metrics_family_fini(&m->fam[i]);
+	metrics_strset_fini(&m->servers);
+	metrics_strset_fini(&m->tools);
+	metrics_strset_fini(&m->error_codes);
+	free(m->tools_per_server);
+	metrics_snapshot_put(m->snap);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
