@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * proto/conn end to end on the real captures of mcp-wire.md (wire-captures/),
+ * from the server's socket and from the client's, whole, split at every byte
+ * and one byte at a time; plus non-MCP HTTP, HTTP error statuses, too large
+ * bodies, compressed JSON, and gaps.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include <cmocka.h>
+
+#include "proto/conn.h"
+#include "captures.h"
+
+#define MAX_REC 64
+#define MAX_CONNS 8
+
+enum { R_MSG, R_END, R_ERR };
+
+struct rec {
+	int type;
+	const char *reason;
+	uint8_t observer, dir, transport;
+	uint16_t http_status;
+	uint64_t ts, exchange;
+	char session[128], new_session[128];
+	struct jsonrpc_msg msg;
+};
+
+struct run {
+	int n;
+	struct rec rec[MAX_REC];
+};
+
+static void rec_add(struct run *r, int type, const struct mcp_wire_ctx *ctx,
+		    const struct jsonrpc_msg *m, const char *reason)
+{
+	struct rec *x;
+
+	if (r->n >= MAX_REC) {
+		r->n++;
+		return;
+	}
+	x = &r->rec[r->n++];
+	memset(x, 0, sizeof(*x));
+	x->type = type;
+	x->reason = reason;
+	x->observer = ctx->observer;
+	x->dir = ctx->dir;
+	x->transport = ctx->transport;
+	x->http_status = ctx->http_status;
+	x->ts = ctx->ts_ns;
+	x->exchange = ctx->exchange;
+	strcpy(x->session, ctx->session);
+	strcpy(x->new_session, ctx->new_session);
+	if (m)
+		x->msg = *m;
+}
+
+static void on_message(void *arg, const struct mcp_wire_ctx *ctx, const struct jsonrpc_msg *m)
+{
+	rec_add(arg, R_MSG, ctx, m, NULL);
+}
+
+static void on_end(void *arg, const struct mcp_wire_ctx *ctx)
+{
+	rec_add(arg, R_END, ctx, NULL, NULL);
+}
+
+static void on_error(void *arg, const struct mcp_wire_ctx *ctx, const char *reason)
+{
+	rec_add(arg, R_ERR, ctx, NULL, reason);
+}
+
+/* Exchange ids come from a global counter: number them by first sight. */
+static void run_normalise(struct run *r)
+{
+	uint64_t seen[MAX_REC];
+	int ns = 0;
+
+	for (int i = 0; i < r->n && i < MAX_REC; i++) {
+		int j;
+
+		for (j = 0; j < ns && seen[j] != r->rec[i].exchange; j++)
+			;
+		if (j == ns)
+			seen[ns++] = r->rec[i].exchange;
+		r->rec[i].exchange = j + 1;
+	}
+}
+
+static int count(const struct run *r, int type)
+{
+	int n = 0;
+
+	for (int i = 0; i < r->n && i < MAX_REC; i++)
+		n += r->rec[i].type == type;
+	return n;
+}
+
+static void dump(const struct run *r)
+{
+	for (int i = 0; i < r->n && i < MAX_REC; i++) {
+		const struct rec *x = &r->rec[i];
+
+		fprintf(stderr, "  %d: type %d %s dir %d kind %d method %s id %s status %u ex %llu\n",
+			i, x->type, x->reason ? x->reason : "", x->dir, x->msg.kind, x->msg.method.s,
+			x->msg.id.text, x->http_status, (unsigned long long)x->exchange);
+	}
+}
+
+/*
+ * Feed a capture: one proto_conn per connN, C->S bytes are STREAM_RECV of the
+ * server's socket (or STREAM_SEND of the client's). split: 0 every segment
+ * whole, SIZE_MAX every byte separately, else the segment holding global
+ * offset split is cut there. ts is the segment's index + 1.
+ */
+static void feed_capture(const struct capture *cap, int client_view, size_t split, struct run *r)
+{
+	static const struct proto_sink sink_tmpl = { on_message, on_end, on_error, NULL };
+	struct proto_sink sink = sink_tmpl;
+	struct proto_conn *conns[MAX_CONNS + 1] = { 0 };
+	size_t off = 0;
+
+	memset(r, 0, sizeof(*r));
+	sink.arg = r;
+	for (size_t i = 0; i < cap->nsegs; i++) {
+		const struct capture_seg *s = &cap->segs[i];
+		enum stream_dir dir = s->c2s ^ client_view ? STREAM_RECV : STREAM_SEND;
+		struct proto_conn *c;
+
+		assert_true(s->conn <= MAX_CONNS);
+		if (!conns[s->conn]) {
+			struct proto_conn_params p = { .flow_id = s->conn, .max_body = 1 << 20 };
+
+			strcpy(p.local.label, client_view ? "127.0.0.1:40000" : "127.0.0.1:3002");
+			strcpy(p.remote.label, client_view ? "127.0.0.1:3002" : "127.0.0.1:40000");
+			conns[s->conn] = proto_conn_new(&p, &sink);
+			assert_non_null(conns[s->conn]);
+		}
+		c = conns[s->conn];
+		if (split == SIZE_MAX) {
+			for (size_t k = 0; k < s->len; k++)
+				proto_conn_data(c, dir, s->data + k, 1, i + 1);
+		} else if (split > off && split < off + s->len) {
+			proto_conn_data(c, dir, s->data, split - off, i + 1);
+			proto_conn_data(c, dir, s->data + (split - off), s->len - (split - off), i + 1);
+		} else {
+			proto_conn_data(c, dir, s->data, s->len, i + 1);
+		}
+		off += s->len;
+	}
+	for (int i = 0; i <= MAX_CONNS; i++)
+		proto_conn_free(conns[i], 1000);
+	run_normalise(r);
+}
+
+static void assert_same_run(const struct run *a, const struct run *b, size_t split)
+{
+	if (a->n != b->n) {
+		fprintf(stderr, "whole:\n");
+		dump(a);
+		fprintf(stderr, "split %zu:\n", split);
+		dump(b);
+		fail_msg("split %zu: %d records, whole gave %d", split, b->n, a->n);
+	}
+	for (int i = 0; i < a->n && i < MAX_REC; i++)
+		if (memcmp(&a->rec[i], &b->rec[i], sizeof(a->rec[i])))
+			fail_msg("split %zu: record %d differs", split, i);
+}
+
+static size_t capture_bytes(const struct capture *cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cap->nsegs; i++)
+		n += cap->segs[i].len;
+	return n;
+}
+
+/* Whole run in *r; every split and the byte-at-a-time run must match it. */
+static void feed_capture_all(const struct capture *cap, int client_view, struct run *r)
+{
+	struct run *o = malloc(sizeof(*o));
+	size_t total = capture_bytes(cap);
+
+	assert_non_null(o);
+	feed_capture(cap, client_view, 0, r);
+	for (size_t k = 1; k < total; k++) {
+		feed_capture(cap, client_view, k, o);
+		assert_same_run(r, o, k);
+	}
+	feed_capture(cap, client_view, SIZE_MAX, o);
+	assert_same_run(r, o, SIZE_MAX);
+	free(o);
+}
+
+#define SID "761c9642-a672-463b-ab1b-ce9435a03ab9"
+
+struct want {
+	uint8_t dir, kind;
+	const char *method, *id, *name;
+	uint16_t status;
+};
+
+static void check_streamable(const struct run *r, int client_view)
+{
+	static const struct want want[] = {
+		{ MCP_C2S, JSONRPC_REQUEST, "initialize", "0", "", 0 },
+		{ MCP_S2C, JSONRPC_RESULT, "", "0", "", 200 },
+		{ MCP_C2S, JSONRPC_NOTIFICATION, "notifications/initialized", "", "", 0 },
+		{ MCP_C2S, JSONRPC_REQUEST, "tools/list", "1", "", 0 },
+		{ MCP_S2C, JSONRPC_RESULT, "", "1", "", 200 },
+		{ MCP_C2S, JSONRPC_REQUEST, "tools/call", "2", "echo", 0 },
+		{ MCP_S2C, JSONRPC_RESULT, "", "2", "", 200 },
+		{ MCP_C2S, JSONRPC_REQUEST, "tools/call", "3", "no-such-tool", 0 },
+		{ MCP_S2C, JSONRPC_RESULT, "", "3", "", 200 },
+		{ MCP_C2S, JSONRPC_REQUEST, "tools/call", "4", "trigger-long-running-operation", 0 },
+		{ MCP_S2C, JSONRPC_NOTIFICATION, "notifications/progress", "", "", 200 },
+		{ MCP_S2C, JSONRPC_NOTIFICATION, "notifications/progress", "", "", 200 },
+		{ MCP_S2C, JSONRPC_RESULT, "", "4", "", 200 },
+		{ MCP_C2S, JSONRPC_REQUEST, "tools/call", "5", "trigger-long-running-operation", 0 },
+		{ MCP_C2S, JSONRPC_NOTIFICATION, "notifications/cancelled", "", "", 0 },
+	};
+	const size_t nwant = sizeof(want) / sizeof(want[0]);
+	size_t m = 0;
+
+	if (count(r, R_ERR) || count(r, R_MSG) != (int)nwant || count(r, R_END) != 1) {
+		dump(r);
+		fail_msg("%d messages %d errors %d ends", count(r, R_MSG), count(r, R_ERR),
+			 count(r, R_END));
+	}
+	for (int i = 0; i < r->n; i++) {
+		const struct rec *x = &r->rec[i];
+
+		assert_int_equal(x->observer, client_view ? MCP_OBS_CLIENT : MCP_OBS_SERVER);
+		assert_int_equal(x->transport, MCP_TRANSPORT_STREAMABLE_HTTP);
+		if (i)
+			assert_string_equal(x->session, SID);
+		if (x->type == R_END) {
+			assert_int_equal(x->http_status, 200);
+			assert_int_equal(x->ts, 24); /* the DELETE's answer, last segment */
+			continue;
+		}
+		assert_int_equal(x->msg.kind, want[m].kind);
+		assert_int_equal(x->dir, want[m].dir);
+		assert_string_equal(x->msg.method.s, want[m].method);
+		assert_string_equal(x->msg.id.text, want[m].id);
+		assert_string_equal(x->msg.name.s, want[m].name);
+		assert_int_equal(x->http_status, want[m].status);
+		m++;
+	}
+	/* initialize: the session comes from the answer, which created it */
+	assert_string_equal(r->rec[0].session, "");
+	assert_string_equal(r->rec[0].msg.peer_name.s, "wire-probe");
+	assert_string_equal(r->rec[0].msg.protocol_version.s, "2025-11-25");
+	assert_string_equal(r->rec[1].new_session, SID);
+	assert_string_equal(r->rec[1].msg.peer_name.s, "mcp-servers/everything");
+	assert_string_equal(r->rec[1].msg.peer_version.s, "2.0.0");
+	assert_string_equal(r->rec[1].msg.protocol_version.s, "2025-11-25");
+	assert_int_equal(r->rec[1].exchange, r->rec[0].exchange);
+	assert_int_equal(r->rec[1].ts, 2);
+	assert_string_equal(r->rec[4].new_session, ""); /* echoed, not new */
+	assert_int_equal(r->rec[8].msg.is_error, 1);	/* unknown tool */
+	assert_int_equal(r->rec[6].msg.is_error, 0);
+	assert_int_equal(r->rec[12].exchange, r->rec[9].exchange); /* progress on the POST stream */
+	assert_string_equal(r->rec[14].msg.cancel_id.text, "5");
+	assert_int_equal(r->rec[14].msg.cancel_id.type, JSONRPC_ID_NUM);
+}
+
+static void test_streamable_http(void **state)
+{
+	struct capture cap;
+	struct run *r = malloc(sizeof(*r));
+
+	assert_non_null(r);
+	assert_int_equal(capture_load(&cap, "streamable-http.txt"), 0);
+	assert_int_equal(cap.nsegs, 24);
+	feed_capture_all(&cap, 0, r);
+	check_streamable(r, 0);
+	feed_capture(&cap, 1, 0, r);
+	check_streamable(r, 1);
+	capture_free(&cap);
+	free(r);
+}
+
+static void test_idle_keepalive(void **state)
+{
+	struct capture cap;
+	struct run *r = malloc(sizeof(*r));
+
+	assert_non_null(r);
+	assert_int_equal(capture_load(&cap, "idle-keepalive.txt"), 0);
+	feed_capture_all(&cap, 0, r);
+	/* initialize + result, initialized, logging/setLevel + result,
+	 * tools/call + result, four notifications/message on the GET stream;
+	 * the ": keepalive" comment gives nothing */
+	if (count(r, R_ERR) || count(r, R_MSG) != 11 || count(r, R_END) != 1) {
+		dump(r);
+		fail_msg("keepalive capture: %d messages %d errors", count(r, R_MSG),
+			 count(r, R_ERR));
+	}
+	for (int i = 0; i < r->n; i++)
+		if (r->rec[i].type == R_MSG && r->rec[i].dir == MCP_S2C &&
+		    r->rec[i].msg.kind == JSONRPC_NOTIFICATION)
+			assert_string_equal(r->rec[i].msg.method.s, "notifications/message");
+	capture_free(&cap);
+	free(r);
+}
+
+static void test_legacy_sse(void **state)
+{
+	struct capture cap;
+	struct run *r = malloc(sizeof(*r));
+
+	assert_non_null(r);
+	assert_int_equal(capture_load(&cap, "legacy-sse.txt"), 0);
+	feed_capture_all(&cap, 0, r);
+	if (count(r, R_ERR)) {
+		dump(r);
+		fail_msg("legacy capture: %d parse errors", count(r, R_ERR));
+	}
+	/* 4 POSTed messages, 4 answers/notifications on the GET stream; the
+	 * endpoint event is no message, the "Accepted" bodies neither */
+	assert_int_equal(count(r, R_MSG), 8);
+	for (int i = 0; i < r->n; i++) {
+		assert_int_equal(r->rec[i].transport, MCP_TRANSPORT_SSE);
+		assert_string_equal(r->rec[i].session, "d04268ff-562e-4761-966f-9d17ec48ec61");
+	}
+	capture_free(&cap);
+	free(r);
+}
+
+/* Feed two directions of a synthetic exchange from the server's socket. */
+static void feed_pair(const char *req, const char *resp, size_t resp_len, uint32_t max_body,
+		      struct run *r)
+{
+	static const struct proto_sink sink_tmpl = { on_message, on_end, on_error, NULL };
+	struct proto_sink sink = sink_tmpl;
+	struct proto_conn_params p = { .flow_id = 1, .max_body = max_body };
+	struct proto_conn *c;
+
+	memset(r, 0, sizeof(*r));
+	sink.arg = r;
+	c = proto_conn_new(&p, &sink);
+	assert_non_null(c);
+	proto_conn_data(c, STREAM_RECV, (const uint8_t *)req, strlen(req), 1);
+	proto_conn_data(c, STREAM_SEND, (const uint8_t *)resp, resp_len, 2);
+	proto_conn_free(c, 3);
+}
+
+static void test_not_mcp(void **state)
+{
+	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: node:9100\r\n"
+				  "Accept: application/openmetrics-text;version=1.0.0,text/plain\r\n"
+				  "Accept-Encoding: gzip\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 OK\r\n"
+				   "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+				   "Content-Length: 58\r\n\r\n"
+				   "# TYPE up gauge\nup 1\nprocess_cpu_seconds_total 1.5e+01\n\n\n";
+	struct run r;
+
+	feed_pair(req, resp, strlen(resp), 0, &r);
+	assert_int_equal(r.n, 0);
+	/* a form POST and an HTML page neither */
+	feed_pair("POST /login HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+		  "Content-Length: 7\r\n\r\na=1&b=2",
+		  "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5\r\n\r\n<p>x!",
+		  68, 0, &r);
+	assert_int_equal(r.n, 0);
+}
+
+static void test_http_error_status(void **state)
+{
+	static const char req[] = "POST /mcp HTTP/1.1\r\ncontent-type: application/json\r\n"
+				  "mcp-session-id: gone\r\ncontent-length: 46\r\n\r\n"
+				  "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/list\"}";
+	static const char resp[] = "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
+				   "Content-Length: 82\r\n\r\n"
+				   "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32001,"
+				   "\"message\":\"Session not found\"},\"id\":null}";
+	struct run r;
+
+	feed_pair(req, resp, strlen(resp), 0, &r);
+	if (r.n != 2)
+		dump(&r);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.rec[0].type, R_MSG);
+	assert_int_equal(r.rec[0].msg.kind, JSONRPC_REQUEST);
+	assert_int_equal(r.rec[1].type, R_MSG);
+	assert_int_equal(r.rec[1].msg.kind, JSONRPC_ERROR);
+	assert_int_equal(r.rec[1].msg.id.type, JSONRPC_ID_NUM);
+	assert_string_equal(r.rec[1].msg.id.text, "7");
+	assert_int_equal(r.rec[1].http_status, 404);
+	assert_int_equal(r.rec[1].dir, MCP_S2C);
+	assert_string_equal(r.rec[1].session, "gone");
+	assert_int_equal(r.rec[1].exchange, r.rec[0].exchange);
+
+	/* a 400 to a notification: nothing to answer, the body error stays */
+	feed_pair("POST /mcp HTTP/1.1\r\ncontent-type: application/json\r\ncontent-length: 44\r\n"
+		  "\r\n{\"jsonrpc\":\"2.0\",\"method\":\"notifications/x\"}",
+		  "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+		  "Content-Length: 51\r\n\r\n{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32000},\"id\":null}",
+		  131, 0, &r);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.rec[1].msg.kind, JSONRPC_ERROR);
+	assert_int_equal(r.rec[1].msg.error_code, -32000);
+	assert_int_equal(r.rec[1].http_status, 400);
+}
+
+static void test_too_large_and_gzip(void **state)
+{
+	char resp[1024];
+	uint8_t z[512];
+	const char *json = "{\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"hello hello\"}]},"
+			   "\"jsonrpc\":\"2.0\",\"id\":1}";
+	static const char req[] = "POST /mcp HTTP/1.1\r\ncontent-type: application/json\r\n"
+				  "content-length: 46\r\n\r\n"
+				  "{\"method\":\"tools/list\",\"jsonrpc\":\"2.0\",\"id\":1}";
+	z_stream zs;
+	size_t n, zn;
+	struct run r;
+
+	memset(&zs, 0, sizeof(zs));
+	assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
+			 Z_OK);
+	zs.next_in = (Bytef *)json;
+	zs.avail_in = strlen(json);
+	zs.next_out = z;
+	zs.avail_out = sizeof(z);
+	assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+	zn = sizeof(z) - zs.avail_out;
+	deflateEnd(&zs);
+	n = sprintf(resp, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+		    "Content-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n", zn);
+	memcpy(resp + n, z, zn);
+	n += zn;
+
+	feed_pair(req, resp, n, 0, &r);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.rec[1].msg.kind, JSONRPC_RESULT);
+	assert_string_equal(r.rec[1].msg.id.text, "1");
+
+	/* 60 bytes allowed: the request fits, the decoded answer does not */
+	feed_pair(req, resp, n, 60, &r);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.rec[1].type, R_ERR);
+	assert_string_equal(r.rec[1].reason, "too_large");
+}
+
+static void test_gap_in_body(void **state)
+{
+	static const struct proto_sink sink_tmpl = { on_message, on_end, on_error, NULL };
+	struct proto_sink sink = sink_tmpl;
+	struct proto_conn_params p = { .flow_id = 1 };
+	static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+				   "Transfer-Encoding: chunked\r\n\r\n";
+	static const char ev[] = "event: message\ndata: {\"method\":\"notifications/message\"}\n\n";
+	char chunk[128];
+	struct proto_conn *c;
+	struct run r;
+
+	memset(&r, 0, sizeof(r));
+	sink.arg = &r;
+	c = proto_conn_new(&p, &sink);
+	proto_conn_data(c, STREAM_RECV, (const uint8_t *)"GET /mcp HTTP/1.1\r\n\r\n", 21, 1);
+	proto_conn_data(c, STREAM_SEND, (const uint8_t *)head, strlen(head), 2);
+	snprintf(chunk, sizeof(chunk), "%zx\r\n%s\r\n", strlen(ev), ev);
+	proto_conn_data(c, STREAM_SEND, (const uint8_t *)chunk, 30, 3);
+	proto_conn_gap(c, STREAM_SEND, 10, 0, 4); /* inside the chunk: framing kept */
+	proto_conn_data(c, STREAM_SEND, (const uint8_t *)chunk + 40, strlen(chunk) - 40, 5);
+	proto_conn_data(c, STREAM_SEND, (const uint8_t *)chunk, strlen(chunk), 6);
+	proto_conn_free(c, 7);
+	if (r.n != 2)
+		dump(&r);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.rec[0].type, R_ERR);
+	assert_string_equal(r.rec[0].reason, "gap");
+	assert_int_equal(r.rec[1].type, R_MSG);
+	assert_int_equal(r.rec[1].ts, 6);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_streamable_http),
+		cmocka_unit_test(test_idle_keepalive),
+		cmocka_unit_test(test_legacy_sse),
+		cmocka_unit_test(test_not_mcp),
+		cmocka_unit_test(test_http_error_status),
+		cmocka_unit_test(test_too_large_and_gzip),
+		cmocka_unit_test(test_gap_in_body),
+	};
+
+	return cmocka_run_group_tests_name("proto_conn", tests, NULL, NULL);
+}

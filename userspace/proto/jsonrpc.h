@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * proto/jsonrpc — a streaming (non-DOM) JSON scanner that extracts the few
+ * fields mcpwire reads from each JSON-RPC 2.0 message (struct jsonrpc_msg,
+ * msg.h) without storing anything else.
+ *
+ * Grammar: RFC 8259 (JSON). Message shapes and classification: JSON-RPC 2.0
+ * §4-§6 and shared/docs/mcp-wire.md §1: method+id = request, method alone =
+ * notification, result (+id) = result, error = error, anything else invalid.
+ *
+ * Memory is constant: a few hundred bytes of state plus one jsonrpc_msg, so a
+ * 5 MiB result costs no more than "{}". Any split of the input gives the same
+ * messages. Top-level values may follow each other (whitespace-separated); a
+ * top-level array is a batch and each element is reported separately.
+ */
+#ifndef MCPWIRE_PROTO_JSONRPC_H
+#define MCPWIRE_PROTO_JSONRPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "proto/msg.h"
+
+/* Containers nested deeper than this are an error (JSONRPC_E_DEPTH). */
+#define JSONRPC_MAX_DEPTH 64
+#define JSONRPC_KEY_MAX 24
+
+enum jsonrpc_err {
+	JSONRPC_OK = 0,
+	JSONRPC_E_SYNTAX = -1,	     /* a byte no JSON value can contain here */
+	JSONRPC_E_DEPTH = -2,	     /* nesting beyond JSONRPC_MAX_DEPTH */
+	JSONRPC_E_UNTERMINATED = -3, /* input ended inside a value */
+	JSONRPC_E_EMPTY = -4,	     /* input held no value at all (only from _end) */
+};
+
+/* Called once per top-level message (per batch element); msg is valid for
+ * the duration of the call. Values that are not JSON-RPC messages (a scalar,
+ * an empty batch, an object without method/result/error) come as
+ * JSONRPC_INVALID. */
+typedef void (*jsonrpc_msg_fn)(void *arg, const struct jsonrpc_msg *msg);
+
+/* Scanner state; embed it, do not touch the fields. */
+struct jsonrpc_scan {
+	jsonrpc_msg_fn fn;
+	void *arg;
+	int err;		/* sticky enum jsonrpc_err */
+	uint8_t state;
+	uint8_t depth;
+	uint8_t msg_depth;	/* depth of the message object, 0 when none is open */
+	uint8_t field;		/* what the value being parsed is */
+	uint8_t in_batch;
+	uint8_t ctx[JSONRPC_MAX_DEPTH + 1];
+	uint64_t arr_bits;	/* bit d-1 set: container at depth d is an array */
+	uint32_t batch_elems;
+	/* string in progress */
+	uint8_t str_kind;
+	uint8_t str_trunc;
+	uint8_t str_is_key;
+	uint8_t esc_n;		/* hex digits of \uXXXX seen */
+	uint16_t esc_val;
+	uint16_t hi_sur;	/* pending high surrogate, 0 if none */
+	uint16_t str_cap;
+	uint16_t str_len;
+	char *str_buf;
+	char key[JSONRPC_KEY_MAX];
+	/* number / literal in progress */
+	uint8_t num_state;
+	uint8_t num_int;	/* error.code still an exact integer */
+	uint8_t num_neg;
+	uint8_t num_ovf;
+	uint64_t num_mag;
+	const char *lit;
+	uint8_t lit_i;
+	uint8_t bad;		/* message has a wrong-typed field */
+	uint8_t has_id, has_method, has_result, has_error;
+	uint64_t values;	/* top-level values started */
+	uint64_t bad_unicode;	/* lone surrogates and \u0000 replaced by U+FFFD */
+	struct jsonrpc_msg msg;
+};
+
+/* fn is called for each message found by jsonrpc_scan_feed/_end. */
+void jsonrpc_scan_init(struct jsonrpc_scan *sc, jsonrpc_msg_fn fn, void *arg);
+
+/* Forget everything (also a sticky error): the next byte starts a new input. */
+void jsonrpc_scan_reset(struct jsonrpc_scan *sc);
+
+/* Scan len bytes. Returns JSONRPC_OK or a negative enum jsonrpc_err; after an
+ * error the scanner ignores input until reset and keeps returning it. A
+ * message is reported as soon as its closing brace is read. */
+int jsonrpc_scan_feed(struct jsonrpc_scan *sc, const void *data, size_t len);
+
+/* End of input: finishes a trailing top-level number; JSONRPC_E_UNTERMINATED
+ * when a value is still open, JSONRPC_E_EMPTY when no value was seen, or the
+ * sticky error. Does not reset. */
+int jsonrpc_scan_end(struct jsonrpc_scan *sc);
+
+/* Static description of an enum jsonrpc_err, for logs. */
+const char *jsonrpc_strerror(int err);
+
+/* Static lower-case name of an enum jsonrpc_kind ("request", …). */
+const char *jsonrpc_kind_name(int kind);
+
+#endif /* MCPWIRE_PROTO_JSONRPC_H */
