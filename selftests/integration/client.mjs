@@ -1,0 +1,278 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The integration tests' MCP client: the official TypeScript SDK (v1, pinned in
+// package.json) over Streamable HTTP, running a known, bounded mix of calls and
+// writing its own record of what went over the wire. That record is the ground
+// truth that mcpwire's /metrics must equal exactly (docs/testing.md).
+//
+// Usage:
+//   node client.mjs --url http://10.x.y.z:3001/mcp --record out.json
+//        [--mix basic|full] [--repeat N] [--delay-ms MS] [--max-seconds S]
+//        [--timeout-ms MS] [--quiet]
+//
+// One iteration = one session: initialize (connect), tools/list, tools/call
+// (echo x5, get-sum x3, get-tiny-image x2, get-env x1, one unknown tool),
+// resources/list, prompts/list, ping x2, then DELETE (terminateSession) and
+// close. --mix full adds a tools/call with progress notifications and one
+// tools/call cancelled by the client (notifications/cancelled).
+//
+// The record is taken at the transport, not from the SDK's return values: each
+// JSON-RPC request the client sends is remembered by id, and its status is set
+// by the message that answers it (result -> ok, result.isError -> error, error
+// object -> error), by an HTTP failure of the POST that carried it (error), or
+// by the client's own notifications/cancelled (cancelled). That is exactly the
+// contract of mcp_requests_total (design.md, "Metric contract").
+
+import { writeFileSync, renameSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+const { values: opt } = parseArgs({
+	options: {
+		url: { type: 'string' },
+		record: { type: 'string' },
+		mix: { type: 'string', default: 'basic' },
+		repeat: { type: 'string', default: '1' },
+		'delay-ms': { type: 'string', default: '0' },
+		'max-seconds': { type: 'string', default: '60' },
+		'timeout-ms': { type: 'string', default: '10000' },
+		quiet: { type: 'boolean', default: false },
+	},
+});
+
+function die(msg) {
+	process.stderr.write(`client.mjs: ${msg}\n`);
+	process.exit(2);
+}
+
+if (!opt.url) die('--url is required');
+if (!['basic', 'full'].includes(opt.mix)) die(`bad --mix ${opt.mix}`);
+const REPEAT = Number(opt.repeat);
+const DELAY_MS = Number(opt['delay-ms']);
+const MAX_SECONDS = Number(opt['max-seconds']);
+const TIMEOUT_MS = Number(opt['timeout-ms']);
+for (const [k, v] of Object.entries({ REPEAT, DELAY_MS, MAX_SECONDS, TIMEOUT_MS }))
+	if (!Number.isFinite(v) || v < 0) die(`bad ${k}`);
+// Hard bounds: this is a test client, never an unbounded load generator.
+if (REPEAT < 1 || REPEAT > 100000) die('--repeat must be 1..100000');
+if (MAX_SECONDS < 1 || MAX_SECONDS > 7200) die('--max-seconds must be 1..7200');
+
+// The per-tool call counts of one iteration. Tools that need no client
+// capability (no sampling, elicitation or roots), checked with tools/list
+// against server-everything 2026.8.31.
+const TOOL_MIX = [
+	['echo', 5, (i) => ({ message: `hello ${i}` })],
+	['get-sum', 3, (i) => ({ a: i, b: 40 })],
+	['get-tiny-image', 2, () => ({})],
+	['get-env', 1, () => ({})],
+];
+const UNKNOWN_TOOL = 'no-such-tool';
+const PROGRESS_TOOL = 'trigger-long-running-operation';
+
+const started = Date.now();
+const deadline = started + MAX_SECONDS * 1000;
+// The watchdog: whatever hangs, the process ends (and still writes its record).
+const watchdog = setTimeout(() => {
+	process.stderr.write(`client.mjs: --max-seconds ${MAX_SECONDS} hit, giving up\n`);
+	finish(3);
+}, MAX_SECONDS * 1000 + 15000);
+watchdog.unref();
+
+const record = {
+	url: opt.url,
+	mix: opt.mix,
+	iterations: 0,
+	sessions: 0,
+	server_info: null,
+	protocol_version: null,
+	// per method: requests the client SENT, by final status
+	requests: {},
+	// per method, the error_code label of each request that ended in error:
+	// "tool_error" (result.isError), the JSON-RPC code, or "http_<status>"
+	error_codes: {},
+	// per tool name (tools/call params.name): by final status
+	tools: {},
+	notifications: { sent: {}, received: {} },
+	// requests the server sent to the client (none expected: no capabilities)
+	server_requests: {},
+	http: { delete: 0 },
+	unanswered: 0,
+	errors: [],
+	close_noise: 0,
+	elapsed_seconds: 0,
+};
+
+const bump = (obj, key, field) => {
+	obj[key] ??= field === undefined ? 0 : { ok: 0, error: 0, cancelled: 0 };
+	if (field === undefined) obj[key]++;
+	else obj[key][field]++;
+};
+
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM'])
+	process.on(sig, () => {
+		if (stopping) finish(130);
+		stopping = true;
+	});
+
+function writeRecord() {
+	record.elapsed_seconds = (Date.now() - started) / 1000;
+	if (!opt.record) return;
+	const tmp = `${opt.record}.tmp`;
+	writeFileSync(tmp, JSON.stringify(record, null, 2) + '\n');
+	renameSync(tmp, opt.record);
+}
+
+function finish(code) {
+	try {
+		writeRecord();
+	} catch (e) {
+		process.stderr.write(`client.mjs: cannot write record: ${e.message}\n`);
+		code = code || 2;
+	}
+	process.exit(code);
+}
+
+// Wraps one transport so every JSON-RPC message in or out is seen once.
+function instrument(transport) {
+	const pending = new Map(); // id -> {method, tool}
+	const settle = (id, status, code) => {
+		const p = pending.get(id);
+		if (!p) return;
+		pending.delete(id);
+		bump(record.requests, p.method, status);
+		if (status === 'error') {
+			record.error_codes[p.method] ??= {};
+			bump(record.error_codes[p.method], code);
+		}
+		if (p.tool !== undefined) bump(record.tools, p.tool, status);
+	};
+
+	const send = transport.send.bind(transport);
+	transport.send = async (msg, options) => {
+		const isRequest = msg.method !== undefined && msg.id !== undefined;
+		if (isRequest)
+			pending.set(msg.id, {
+				method: msg.method,
+				tool: msg.method === 'tools/call' ? msg.params?.name : undefined,
+			});
+		else if (msg.method !== undefined) {
+			bump(record.notifications.sent, msg.method);
+			if (msg.method === 'notifications/cancelled') settle(msg.params?.requestId, 'cancelled');
+		}
+		try {
+			return await send(msg, options);
+		} catch (e) {
+			// The POST carrying the request failed at the HTTP level (4xx/5xx
+			// or no connection): the request ends in error.
+			if (isRequest) settle(msg.id, 'error', Number(e?.code) > 0 ? `http_${e.code}` : 'transport');
+			throw e;
+		}
+	};
+
+	let inner;
+	Object.defineProperty(transport, 'onmessage', {
+		configurable: true,
+		get: () => inner,
+		set: (fn) => {
+			inner = fn && ((msg, extra) => {
+				if (msg.method !== undefined && msg.id !== undefined) bump(record.server_requests, msg.method);
+				else if (msg.method !== undefined) bump(record.notifications.received, msg.method);
+				else if ('error' in msg) settle(msg.id, 'error', String(msg.error?.code));
+				else if ('result' in msg)
+					msg.result?.isError === true ? settle(msg.id, 'error', 'tool_error') : settle(msg.id, 'ok');
+				return fn(msg, extra);
+			});
+		},
+	});
+	return pending;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function iteration(n) {
+	const transport = new StreamableHTTPClientTransport(new URL(opt.url));
+	const pending = instrument(transport);
+	// No capabilities: the server then has no reason to send sampling,
+	// elicitation or roots requests, so every request on the wire is ours.
+	const client = new Client({ name: 'mcpwire-selftest', version: '1.0.0' }, { capabilities: {} });
+	let closing = false;
+	client.onerror = (e) => {
+		// Once the session is being ended, streams closing and the SDK's
+		// resumption attempts of them (which its aborted fetch stops before
+		// any byte goes out) are expected; before that, any error counts.
+		if (closing) record.close_noise++;
+		else record.errors.push(`onerror: ${e?.message ?? e}`);
+	};
+	const ro = { timeout: TIMEOUT_MS, maxTotalTimeout: TIMEOUT_MS };
+	try {
+		await client.connect(transport, ro);
+		record.sessions++;
+		record.server_info = client.getServerVersion() ?? null;
+		record.protocol_version = transport.protocolVersion ?? null;
+
+		const { tools } = await client.listTools(undefined, ro);
+		const names = new Set(tools.map((t) => t.name));
+		for (const [name] of TOOL_MIX)
+			if (!names.has(name)) throw new Error(`server has no tool ${name}`);
+
+		for (const [name, count, args] of TOOL_MIX)
+			for (let i = 0; i < count; i++) await client.callTool({ name, arguments: args(i) }, undefined, ro);
+		// ts-v1 McpServer answers an unknown tool with isError:true (mcp-wire.md §3).
+		const r = await client.callTool({ name: UNKNOWN_TOOL, arguments: {} }, undefined, ro);
+		if (r.isError !== true) record.errors.push(`${UNKNOWN_TOOL} did not return isError`);
+
+		await client.listResources(undefined, ro);
+		await client.listPrompts(undefined, ro);
+		await client.ping(ro);
+		await client.ping(ro);
+
+		if (opt.mix === 'full') {
+			// Progress notifications on the POST's SSE stream must not end the call.
+			let progress = 0;
+			await client.callTool({ name: PROGRESS_TOOL, arguments: { duration: 0.4, steps: 4 } }, undefined, {
+				...ro,
+				onprogress: () => progress++,
+			});
+			if (progress !== 4) record.errors.push(`expected 4 progress notifications, got ${progress}`);
+			// A call the client gives up on: notifications/cancelled ends it.
+			const ac = new AbortController();
+			const t = setTimeout(() => ac.abort('selftest cancel'), 300);
+			try {
+				await client.callTool({ name: PROGRESS_TOOL, arguments: { duration: 1.5, steps: 1 } }, undefined, {
+					...ro,
+					signal: ac.signal,
+				});
+				record.errors.push('cancelled call returned a result');
+			} catch {
+				/* expected: aborted */
+			} finally {
+				clearTimeout(t);
+			}
+		}
+		closing = true;
+		await transport.terminateSession();
+		record.http.delete++;
+	} catch (e) {
+		record.errors.push(`iteration ${n}: ${e?.message ?? e}`);
+	} finally {
+		await client.close().catch(() => {});
+		record.unanswered += pending.size;
+		pending.clear();
+	}
+}
+
+let code = 0;
+for (let n = 0; n < REPEAT && !stopping && Date.now() < deadline; n++) {
+	await iteration(n);
+	record.iterations++;
+	if (opt.record && REPEAT > 1) writeRecord(); // the demo reads it while we run
+	if (!opt.quiet && REPEAT > 1 && n % 20 === 0) process.stderr.write(`client.mjs: iteration ${n + 1}\n`);
+	if (n + 1 < REPEAT && DELAY_MS > 0) await sleep(Math.min(DELAY_MS, Math.max(0, deadline - Date.now())));
+}
+if (record.errors.length || record.unanswered) code = 1;
+record.elapsed_seconds = (Date.now() - started) / 1000;
+if (!opt.quiet && !opt.record) process.stdout.write(JSON.stringify(record, null, 2) + '\n');
+finish(code);
