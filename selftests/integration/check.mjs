@@ -197,7 +197,9 @@ for (const h of ['mcp_request_duration_seconds', 'mcp_tool_call_duration_seconds
 {
 	const obs = sumBy(parsed, 'mcp_notifications_total', ['method', 'direction'], onlyS);
 	const k = JSON.stringify(['notifications/initialized', 'client_to_server']);
-	result(obs.get(k) === 1, 'mcp_notifications_total{method="notifications/initialized",direction="client_to_server"} = 1', [
+	const sessions = rec.requests?.initialize?.ok ?? 0;
+	result(sessions > 0 && obs.get(k) === sessions,
+		`mcp_notifications_total{method="notifications/initialized",direction="client_to_server"} = ${sessions} (one per session)`, [
 		`observed ${obs.get(k) ?? 'absent'}`,
 	]);
 	d = diffMaps('(method,direction)', expNotif, obs);

@@ -16,7 +16,8 @@
 #   MCPWIRE_ARGS=...  extra arguments, word-split; {bridge} becomes the
 #                     test bridge, e.g. MCPWIRE_ARGS="--bridge {bridge}"
 #   PROMETHEUS=path   prometheus binary (default: prometheus in PATH)
-#   MIX=basic|full    client call mix (full adds progress and a cancelled call)
+#   MIX=basic|full    client call mix (default full: adds progress and a cancelled call)
+#   REPEAT=N          sessions the client runs one after another (default 2)
 #   KEEP=1            keep the work directory (logs, record, metrics) at exit
 #   NETNS_SUBNET_PREFIX=A.B  use A.B.0.0/16 instead of picking a free /16
 
@@ -25,7 +26,8 @@ set -uo pipefail
 INTEG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$INTEG_DIR/../.." && pwd)
 MCPWIRE=${MCPWIRE:-$ROOT/build/mcpwire}
-MIX=${MIX:-basic}
+MIX=${MIX:-full}
+REPEAT=${REPEAT:-2}
 KEEP=${KEEP:-0}
 SERVER_PORT=3001
 SERVER_NAME="mcp-servers/everything"
@@ -197,7 +199,7 @@ fi
 # 7. the client: the ground truth
 time_left || bail "time left for the client" "run.sh ran out of its ${RUN_TIMEOUT:-170}s budget"
 netns_exec client timeout 60 node "$INTEG_DIR/client.mjs" --url "http://$SERVER_IP:$SERVER_PORT/mcp" \
-	--record "$WORK/record.json" --mix "$MIX" --max-seconds 45 --quiet >"$WORK/client.out" 2>"$WORK/client.err"
+	--record "$WORK/record.json" --mix "$MIX" --repeat "$REPEAT" --max-seconds 45 --quiet >"$WORK/client.out" 2>"$WORK/client.err"
 rc=$?
 if [ "$rc" = 0 ] && [ -s "$WORK/record.json" ]; then
 	tap_ok "client.mjs ($MIX mix) ran against http://$SERVER_IP:$SERVER_PORT/mcp from ${NETNS_NS[client]}"

@@ -311,8 +311,9 @@ static void test_initialize_through_exchange(void **state)
 		     "mcp_server_info{server_name=\"memory-server\",server_version=\"0.6.3\","
 		     "protocol_version=\"2025-11-25\",transport=\"streamable_http\"}",
 		     1);
-	/* the in-flight count went back down where it went up */
-	assert_value(f, "mcp_requests_in_flight{server_name=\"" EP "\"}", 0);
+	/* the initialize moved to the name; the endpoint's gauge is retired */
+	assert_value(f, "mcp_requests_in_flight{server_name=\"" EP "\"}", -1);
+	assert_value(f, "mcp_requests_in_flight{server_name=\"memory-server\"}", 0);
 	assert_int_equal(mcp_pending_count(f->s), 0);
 
 	/* later traffic to the endpoint, any session, uses the name */
@@ -631,6 +632,79 @@ static void test_pending_bound(void **state)
 	metrics_free(m);
 }
 
+/* The ts-v1 client aborting a call and then terminating the session can put
+ * the DELETE on the wire before its notifications/cancelled (seen in the
+ * integration test): the session's end must end the call as cancelled, and
+ * the late notification must not count it again. */
+static void test_session_end_cancels_pending(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c;
+
+	c = ctx_at(0, MCP_C2S, "S", 1);
+	request(f, &c, "tools/call", JSONRPC_ID_NUM, "19", "trigger-long-running-operation");
+	c = ctx_at(1, MCP_C2S, "T", 2);
+	request(f, &c, "tools/call", JSONRPC_ID_NUM, "19", "other-session");
+	c = ctx_at(300, MCP_S2C, "S", 3);
+	f->sink->session_end(f->sink->arg, &c);
+	assert_value(f, REQ(EP, "tools/call", "cancelled"), 1);
+	assert_value(f,
+		     "mcp_tool_calls_total{server_name=\"" EP
+		     "\",tool_name=\"trigger-long-running-operation\",status=\"cancelled\"}",
+		     1);
+	assert_value(f, DUR("sum", EP, "tools/call"), 0.3);
+	/* session T's request with the same id is untouched */
+	assert_int_equal(mcp_pending_count(f->s), 1);
+	assert_value(f, "mcp_requests_in_flight{server_name=\"" EP "\"}", 1);
+	c = ctx_at(301, MCP_C2S, "S", 4);
+	notification(f, &c, "notifications/cancelled", JSONRPC_ID_NUM, "19");
+	assert_value(f, REQ(EP, "tools/call", "cancelled"), 1);
+}
+
+/* Before initialize names the server, its requests count under the endpoint;
+ * once named, nothing may stay behind under "<ip>:<port>" (a phantom server
+ * on every dashboard), and requests pending across the naming finish under
+ * the new name. */
+static void test_naming_retires_fallback_series(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c;
+
+	c = ctx_at(0, MCP_C2S, "", 7);
+	request(f, &c, "initialize", JSONRPC_ID_NUM, "0", NULL);
+	assert_value(f, "mcp_requests_in_flight{server_name=\"" EP "\"}", 1);
+	c = ctx_at(5, MCP_S2C, "", 7);
+	snprintf(c.new_session, sizeof(c.new_session), "N");
+	init_result(f, &c, "0", "named", "1.0");
+	assert_value(f, REQ("named", "initialize", "ok"), 1);
+	assert_value(f, "mcp_requests_in_flight{server_name=\"named\"}", 0);
+	assert_value(f, "mcp_requests_in_flight{server_name=\"" EP "\"}", -1);
+	assert_value(f, SESSIONS("named", "streamable_http"), 1);
+}
+
+/* A request already pending when the name arrives moves with it. */
+static void test_naming_moves_pending(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c;
+
+	c = ctx_at(0, MCP_C2S, "old", 1);
+	request(f, &c, "tools/call", JSONRPC_ID_NUM, "3", "echo");
+	c = ctx_at(1, MCP_C2S, "", 2);
+	request(f, &c, "initialize", JSONRPC_ID_NUM, "0", NULL);
+	c = ctx_at(2, MCP_S2C, "", 2);
+	snprintf(c.new_session, sizeof(c.new_session), "new");
+	init_result(f, &c, "0", "named", "1.0");
+	assert_value(f, "mcp_requests_in_flight{server_name=\"named\"}", 1);
+	assert_value(f, "mcp_requests_in_flight{server_name=\"" EP "\"}", -1);
+	c = ctx_at(10, MCP_S2C, "old", 1);
+	result(f, &c, JSONRPC_ID_NUM, "3", 0);
+	assert_value(f,
+		     "mcp_tool_calls_total{server_name=\"named\",tool_name=\"echo\",status=\"ok\"}",
+		     1);
+	assert_value(f, "mcp_requests_in_flight{server_name=\"named\"}", 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -651,6 +725,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dedup_server_seen_later_in_window, setup,
 						teardown),
 		cmocka_unit_test(test_pending_bound),
+		cmocka_unit_test_setup_teardown(test_session_end_cancels_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_naming_retires_fallback_series, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_naming_moves_pending, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("mcp", tests, NULL, NULL);

@@ -156,14 +156,41 @@ static void mcp_notification(struct mcp_state *s, const struct mcp_wire_ctx *ctx
 
 /* An initialize result (lifecycle.mdx): names the endpoint, sets its
  * mcp_server_info, and starts the session it created. */
+/* Requests pending under the endpoint's old name move to its new one, so the
+ * in-flight gauge of the old name can drop to 0 and be retired. */
+static void mcp_rename_pending(struct mcp_state *s, uint32_t from, uint32_t to)
+{
+	uint32_t slot = mcp_pair_oldest(&s->pair);
+
+	for (; slot != MCP_TABLE_NONE; slot = mcp_table_newer(&s->pair.t, slot)) {
+		struct mcp_pending *e = &s->pair.ents[slot];
+
+		if (e->server != from)
+			continue;
+		metrics_in_flight_add(s->m, from, -1);
+		metrics_in_flight_add(s->m, to, 1);
+		e->server = to;
+		if (e->method == METRICS_METHOD_TOOLS_CALL && e->tool != METRICS_TOOL_OTHER)
+			e->tool = metrics_tool(s->m, to, metrics_tool_name(s->m, e->tool), 0);
+	}
+}
+
 static void mcp_initialized(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
 			    const struct jsonrpc_msg *msg, uint32_t ep,
 			    const struct mcp_scopes *sc)
 {
 	uint32_t sess = MCP_TABLE_NONE;
+	uint32_t before = mcp_endpoint_server(&s->eps, ep), after;
 
 	mcp_endpoint_initialized(&s->eps, ep, &msg->peer_name, &msg->peer_version,
 				 &msg->protocol_version, ctx->transport);
+	after = mcp_endpoint_server(&s->eps, ep);
+	if (after != before) {
+		mcp_rename_pending(s, before, after);
+		/* only the fallback name is this endpoint's alone to retire */
+		if (!strcmp(metrics_server_name(s->m, before), ctx->server.label))
+			metrics_server_retire(s->m, before);
+	}
 	if (ctx->new_session[0])
 		sess = mcp_session_get(&s->sess, ctx->server.label, ctx->new_session, 0,
 				       ctx->ts_ns);
@@ -228,6 +255,28 @@ static void mcp_process(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
 	}
 }
 
+/*
+ * A session that ends (DELETE answered, stdio closed) can no longer answer its
+ * pending requests: they end here as cancelled. A client that aborts a call
+ * and then terminates the session may put the DELETE on the wire before its
+ * notifications/cancelled (seen with the ts-v1 client); the server then
+ * rejects the late notification, and the request must not stay in flight.
+ */
+static void mcp_cancel_session_pending(struct mcp_state *s, uint32_t sess, uint32_t server,
+				       uint64_t ts_ns)
+{
+	uint64_t scope = mcp_session_scope(&s->sess, sess);
+	uint32_t slot = mcp_pair_oldest(&s->pair), next;
+
+	for (; slot != MCP_TABLE_NONE; slot = next) {
+		const struct mcp_pending *e = &s->pair.ents[slot];
+
+		next = mcp_table_newer(&s->pair.t, slot);
+		if (e->scope.kind == MCP_SCOPE_SESSION && e->scope.value == scope)
+			mcp_finish(s, slot, server, METRICS_STATUS_CANCELLED, 0, 0, ts_ns);
+	}
+}
+
 static void mcp_process_session_end(struct mcp_state *s, const struct mcp_wire_ctx *ctx)
 {
 	uint32_t slot = MCP_TABLE_NONE;
@@ -236,8 +285,11 @@ static void mcp_process_session_end(struct mcp_state *s, const struct mcp_wire_c
 		slot = mcp_session_find(&s->sess, ctx->server.label, ctx->session, 0);
 	else if (!ctx->exchange)
 		slot = mcp_session_find(&s->sess, ctx->server.label, "", mcp_proc_scope(ctx));
-	if (slot != MCP_TABLE_NONE)
-		mcp_session_end(&s->sess, slot);
+	if (slot == MCP_TABLE_NONE)
+		return;
+	mcp_cancel_session_pending(s, slot, mcp_endpoint_server(&s->eps,
+				   mcp_endpoint_get(&s->eps, ctx->server.label)), ctx->ts_ns);
+	mcp_session_end(&s->sess, slot);
 }
 
 static void mcp_release(void *arg, uint8_t kind, const struct mcp_wire_ctx *ctx,

@@ -297,6 +297,24 @@ void metrics_sessions_add(struct metrics *m, uint32_t server, int transport, int
 	metrics_counter_add(m, F_SESSIONS, vals, delta);
 }
 
+void metrics_server_retire(struct metrics *m, uint32_t server)
+{
+	const char *name = metrics_server_name(m, server);
+	struct metrics_series *se;
+
+	se = metrics_family_find(&m->fam[F_IN_FLIGHT], (const char *const[]){ name });
+	if (se && se->value == 0)
+		metrics_family_remove(&m->fam[F_IN_FLIGHT], se);
+	for (int t = 0; t < 3; t++) {
+		const char *vals[] = { name, metrics_transports[t] };
+
+		se = metrics_family_find(&m->fam[F_SESSIONS], vals);
+		if (se && se->value == 0)
+			metrics_family_remove(&m->fam[F_SESSIONS], se);
+	}
+	metrics_changed(m);
+}
+
 struct metrics_series *metrics_server_info_get(struct metrics *m, uint32_t server,
 					       const char *version, int version_truncated,
 					       const char *protocol, int protocol_truncated,

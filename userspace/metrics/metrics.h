@@ -87,6 +87,11 @@ void metrics_call_done(struct metrics *m, const struct metrics_call *c);
 /* mcp_notifications_total; dir is enum mcp_dir (proto/msg.h): 0 client_to_server. */
 void metrics_notification(struct metrics *m, uint32_t server, uint16_t method, int dir);
 /* mcp_requests_in_flight{server_name} += delta. */
+/* Removes server's gauge series (mcp_requests_in_flight, mcp_sessions_active)
+ * that stand at 0. For an endpoint's fallback name ("<ip>:<port>") once an
+ * initialize result names the server: otherwise a phantom server would stay
+ * on every dashboard. Counters are never removed. */
+void metrics_server_retire(struct metrics *m, uint32_t server);
 void metrics_in_flight_add(struct metrics *m, uint32_t server, int delta);
 /* mcp_sessions_active{server_name,transport} += delta; transport is enum
  * mcp_transport (proto/msg.h). The series stays, at 0, once created. */
