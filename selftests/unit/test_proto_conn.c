@@ -374,6 +374,32 @@ static void test_not_mcp(void **state)
 		  "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5\r\n\r\n<p>x!",
 		  68, 0, &r);
 	assert_int_equal(r.n, 0);
+	/* a JSON API that is not JSON-RPC (Prometheus's query API) neither */
+	{
+		static const char api[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 30\r\n\r\n"
+					  "{\"status\":\"success\",\"data\":{}}";
+
+		feed_pair("GET /api/v1/query?query=up HTTP/1.1\r\nAccept: application/json\r\n\r\n",
+			  api, strlen(api), 0, &r);
+	}
+	assert_int_equal(r.n, 0);
+}
+
+/* On a connection that speaks MCP, JSON that is not JSON-RPC is an error. */
+static void test_not_jsonrpc_on_mcp(void **state)
+{
+	static const char req[] =
+		"POST /mcp HTTP/1.1\r\ncontent-type: application/json\r\ncontent-length: 40\r\n\r\n"
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}"
+		"POST /mcp HTTP/1.1\r\ncontent-type: application/json\r\ncontent-length: 13\r\n\r\n"
+		"{\"hello\":\"x\"}";
+	struct run r;
+
+	feed_pair(req, "", 0, 0, &r);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.rec[0].type, R_MSG);
+	assert_int_equal(r.rec[1].type, R_ERR);
+	assert_string_equal(r.rec[1].reason, "not_jsonrpc");
 }
 
 static void test_http_error_status(void **state)
@@ -494,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_legacy_sse),
 		cmocka_unit_test(test_not_mcp),
 		cmocka_unit_test(test_http_error_status),
+		cmocka_unit_test(test_not_jsonrpc_on_mcp),
 		cmocka_unit_test(test_too_large_and_gzip),
 		cmocka_unit_test(test_gap_in_body),
 	};

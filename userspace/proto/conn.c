@@ -68,6 +68,7 @@ struct proto_conn {
 	const struct proto_sink *sink;
 	uint8_t proto;
 	uint8_t req_dir;	/* enum stream_dir carrying requests */
+	uint8_t mcp_seen;	/* a JSON-RPC message went over this connection */
 	uint8_t det_len[2];
 	uint8_t det[2][PROTO_DETECT_MAX];
 	uint64_t ts;
@@ -167,9 +168,14 @@ static void proto_deliver(struct proto_side *sd, const struct jsonrpc_msg *m)
 	struct proto_conn *c = sd->c;
 
 	if (m->kind == JSONRPC_INVALID) {
-		proto_error(sd, "not_jsonrpc");
+		/* Valid JSON that is not JSON-RPC is some other JSON API (the
+		 * Prometheus query API, a health check) unless this connection or
+		 * this exchange is already known to speak MCP. */
+		if (c->mcp_seen || sd->ctx.session[0])
+			proto_error(sd, "not_jsonrpc");
 		return;
 	}
+	c->mcp_seen = 1;
 	/* the HTTP status already answered every request of the exchange */
 	if (sd->synthesized && m->kind == JSONRPC_ERROR &&
 	    (m->id.type == JSONRPC_ID_NULL || m->id.type == JSONRPC_ID_NONE))
