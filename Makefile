@@ -16,14 +16,14 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
 # Debian 12 packages the build and the tests need (make deps).
 BUILD_DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev \
 	libjansson-dev pkg-config libcmocka-dev
-TEST_DEPS := iproute2 prometheus nodejs npm curl procps
+TEST_DEPS := iproute2 prometheus curl procps
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
 	  -D_GNU_SOURCE -DMCPWIRE_VERSION='"$(VERSION)"' \
 	  -Iuserspace -Ibpf -I$(OUTPUT)
 LIBS := -lbpf -lelf -lz -lmicrohttpd -ljansson -lpthread -lm
-BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
 ifeq ($(V),1)
 	Q =
@@ -48,7 +48,7 @@ TEST_BINS := $(patsubst selftests/unit/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
 TEST_HELPER_SRCS := $(filter-out $(TEST_SRCS),$(wildcard selftests/unit/*.c))
 TEST_HELPER_OBJS := $(patsubst %.c,$(OUTPUT)/obj/%.o,$(TEST_HELPER_SRCS))
 
-.PHONY: all deps test unit integration demo clean
+.PHONY: all deps test-deps test unit integration demo clean
 .DELETE_ON_ERROR:
 
 all: $(OUTPUT)/mcpwire
@@ -62,8 +62,14 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# Node.js may come from Debian's nodejs+npm or from another package that
+# bundles npm: ask for the commands, not for the package names.
 test-deps:
 	$(Q)$(MAKE) --no-print-directory deps DEPS_EXTRA="$(TEST_DEPS)"
+	$(Q)if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+		echo "  DEPS     installing: nodejs npm"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; \
+	fi
 	$(Q)cd selftests/integration && [ -d node_modules/@modelcontextprotocol/sdk ] || npm ci --no-audit --no-fund --loglevel=error
 
 $(OUTPUT) $(OUTPUT)/tests:
