@@ -45,10 +45,12 @@ MAIN_OBJ := $(OUTPUT)/obj/userspace/main.o
 
 TEST_SRCS := $(sort $(wildcard selftests/unit/test_*.c))
 TEST_BINS := $(patsubst selftests/unit/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
+BENCH_SRCS := $(sort $(wildcard selftests/bench/bench_*.c))
+BENCH_BINS := $(patsubst selftests/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 TEST_HELPER_SRCS := $(filter-out $(TEST_SRCS),$(wildcard selftests/unit/*.c))
 TEST_HELPER_OBJS := $(patsubst %.c,$(OUTPUT)/obj/%.o,$(TEST_HELPER_SRCS))
 
-.PHONY: all deps test-deps test unit integration demo clean
+.PHONY: all deps test-deps test unit integration demo microbench clean
 .DELETE_ON_ERROR:
 
 all: $(OUTPUT)/mcpwire
@@ -96,6 +98,15 @@ $(OUTPUT)/tests/%: $(OUTPUT)/obj/selftests/unit/%.o $(LIB_OBJS) $(TEST_HELPER_OB
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -lcmocka -o $@
 
+$(OUTPUT)/bench/%: $(OUTPUT)/obj/selftests/bench/%.o $(LIB_OBJS)
+	$(call msg,BENCH,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+# Userspace micro-benchmarks: print figures, assert nothing.
+microbench: $(BENCH_BINS)
+	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
+
 # Unit tests: no root needed.
 unit: $(TEST_BINS)
 	$(Q)fail=0; for t in $(TEST_BINS); do \
@@ -123,3 +134,4 @@ clean:
 	$(Q)rm -rf $(OUTPUT)
 
 -include $(shell find $(OUTPUT)/obj -name '*.d' 2>/dev/null)
+.SECONDARY:

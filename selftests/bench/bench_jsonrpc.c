@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Cost of proto/jsonrpc per small message (not a test: prints figures).
- * Build: cc -O2 -Iuserspace selftests/bench/bench_jsonrpc.c userspace/proto/jsonrpc.c
+ * Build and run: make microbench
  */
 #include <stdio.h>
 #include <string.h>
