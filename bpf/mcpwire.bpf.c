@@ -1,0 +1,799 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mcpwire kernel side: syscall tracepoints that copy the payload of TCP
+ * connections whose first bytes look like HTTP/1.x or JSON into a ring buffer,
+ * as (connection, direction, stream offset, bytes) events.
+ *
+ * Only tracepoints (tp/syscalls/...) are used: the build machines have neither
+ * kprobes nor fentry. Kernel structures are read with CO-RE only.
+ *
+ * Per syscall on an fd, the entry probe does one `fdinfo` lookup; files, pipes,
+ * unix and UDP sockets and TCP connections ruled not MCP end there. An fd never
+ * seen before is identified once (task->files->fdt->fd[fd]->f_inode->i_mode,
+ * file->private_data->sk->__sk_common) and its verdict cached.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "mcpwire.h"
+#include "mcpwire.bpf.h"
+#include "classify.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Knobs, set by userspace between open and load (capture.c). */
+const volatile __u32 self_tgid = 0;		/* mcpwire itself: never traced */
+const volatile __u32 cap_bytes = 1 << 20;	/* one syscall captured in full up to this */
+const volatile __u32 tail_bytes = 64 << 10;	/* past the cap: head (cap - tail) + tail */
+
+/* Connection generations; only uniqueness per tgid<<32|fd matters. */
+__u64 mw_next_gen = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* resized by userspace before load */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MW_FDINFO_MAX);
+	__type(key, __u64); /* tgid<<32 | fd */
+	__type(value, struct mw_fdinfo);
+} fdinfo SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MW_CONNS_MAX);
+	__type(key, __u64); /* tgid<<32 | fd */
+	__type(value, struct mw_conn);
+} conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MW_ARGS_MAX);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct mw_args);
+} args SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MW_DROP__MAX);
+	__type(key, __u32); /* enum mw_drop_reason */
+	__type(value, __u64);
+} drops SEC(".maps");
+
+
+static __always_inline void mw_drop(__u32 reason, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&drops, &reason);
+
+	if (v)
+		*v += n;
+}
+
+static __always_inline __u64 mw_min(__u64 a, __u64 b)
+{
+	return a < b ? a : b;
+}
+
+static __always_inline __u64 mw_key(__u32 tgid, __u32 fd)
+{
+	return (__u64)tgid << 32 | fd;
+}
+
+/* Kinds of fd traced today. Unix sockets and pipes (stdio transport) are
+ * identified already; tracing them is a matter of returning true here and
+ * filling their identity in mw_sock_identify(). */
+static __always_inline bool mw_family_traced(__u32 family)
+{
+	return family == MW_FAM_TCP4 || family == MW_FAM_TCP6;
+}
+
+/* The current task's struct file for fd, NULL when there is none. */
+static __noinline struct file *mw_fd_file(__u32 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]))
+		return NULL;
+	return f;
+}
+
+/*
+ * Identifies the current task's fd and, for a TCP socket, fills c's file,
+ * family, ports, addresses and netns. Returns enum mw_family; MW_FAM_UNKNOWN
+ * for regular files, devices, UDP and anything unreadable.
+ */
+static __noinline int mw_sock_identify(__u32 fd, struct mw_conn *c)
+{
+	struct file *f = mw_fd_file(fd);
+	struct socket *sock;
+	struct sock *sk;
+	__u16 family, mode;
+	__u32 proto;
+
+	if (!f)
+		return MW_FAM_UNKNOWN;
+	c->inode = (__u64)BPF_CORE_READ(f, f_inode);
+	c->ino = BPF_CORE_READ(f, f_inode, i_ino);
+	mode = BPF_CORE_READ(f, f_inode, i_mode) & MW_S_IFMT;
+	if (mode == MW_S_IFIFO)
+		return MW_FAM_PIPE;
+	if (mode != MW_S_IFSOCK)
+		return MW_FAM_UNKNOWN;
+
+	sock = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return MW_FAM_UNKNOWN;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family == MW_AF_UNIX)
+		return MW_FAM_UNIX;
+	if (family != MW_AF_INET && family != MW_AF_INET6)
+		return MW_FAM_UNKNOWN;
+	if (BPF_CORE_READ(sock, type) != MW_SOCK_STREAM)
+		return MW_FAM_UNKNOWN;
+	/* sk_protocol was an 8-bit bitfield before 5.6 (bf9765145b85, "sock: Make
+	 * sk_protocol a 16-bit value"); the probed read handles both layouts. */
+	proto = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+	if (proto != MW_IPPROTO_TCP)
+		return MW_FAM_UNKNOWN;
+
+	c->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	c->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	c->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	if (family == MW_AF_INET) {
+		BPF_CORE_READ_INTO((__u32 *)c->laddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)c->raddr, sk, __sk_common.skc_daddr);
+		return MW_FAM_TCP4;
+	}
+	BPF_CORE_READ_INTO(&c->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+	BPF_CORE_READ_INTO(&c->raddr, sk, __sk_common.skc_v6_daddr);
+	return MW_FAM_TCP6;
+}
+
+static __always_inline void mw_hdr_fill(struct mw_event_hdr *h, __u32 type, __u64 key, __u64 gen)
+{
+	h->type = type;
+	h->tgid = key >> 32;
+	h->tid = (__u32)bpf_get_current_pid_tgid();
+	h->fd = (__u32)key;
+	h->gen = gen;
+	h->ts_ns = bpf_ktime_get_ns();
+}
+
+static __always_inline void mw_emit_close(__u64 key, struct mw_conn *c)
+{
+	struct mw_close_event e = {};
+
+	mw_hdr_fill(&e.hdr, MW_EV_CLOSE, key, c->gen);
+	e.bytes_sent = c->off[MW_DIR_SEND];
+	e.bytes_recv = c->off[MW_DIR_RECV];
+	if (bpf_ringbuf_output(&events, &e, sizeof(e), 0))
+		mw_drop(MW_DROP_RINGBUF_FULL, 1);
+}
+
+/* The fd is going away (close, or dup2/dup3 over it): forget it. */
+static __always_inline void mw_fd_forget(__u64 key)
+{
+	struct mw_conn *c;
+
+	bpf_map_delete_elem(&fdinfo, &key);
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c)
+		return;
+	if (c->open_emitted)
+		mw_emit_close(key, c);
+	bpf_map_delete_elem(&conns, &key);
+}
+
+/*
+ * Starts tracking fd as a new connection with role (accept/connect), or, with
+ * MW_ROLE_UNKNOWN, an fd met for the first time on a data syscall. Caches the
+ * fd's verdict in `fdinfo`. Returns true when the fd is a candidate to copy.
+ */
+static __noinline bool mw_conn_start(__u64 key, __u32 fd, __u32 role)
+{
+	struct mw_fdinfo fi = {};
+	struct mw_conn c = {};
+	struct mw_conn *old;
+
+	old = bpf_map_lookup_elem(&conns, &key);
+	if (old && role == MW_ROLE_UNKNOWN) {
+		/* fdinfo was evicted (LRU) but the connection is still live. */
+		fi.state = old->state;
+		fi.family = old->family;
+		bpf_map_update_elem(&fdinfo, &key, &fi, BPF_ANY);
+		return true;
+	}
+	if (old && old->open_emitted)
+		/* Its close() was never seen (e.g. close_range); end it before the
+		 * new connection reuses the fd. */
+		mw_emit_close(key, old);
+
+	fi.family = mw_sock_identify(fd, &c);
+	if (!mw_family_traced(fi.family)) {
+		if (old)
+			bpf_map_delete_elem(&conns, &key);
+		fi.state = MW_FD_SKIP;
+		bpf_map_update_elem(&fdinfo, &key, &fi, BPF_ANY);
+		return false;
+	}
+
+	c.gen = __sync_fetch_and_add(&mw_next_gen, 1) + 1;
+	c.role = role;
+	c.family = fi.family;
+	c.state = MW_FD_CANDIDATE;
+	if (bpf_map_update_elem(&conns, &key, &c, BPF_ANY)) {
+		/* Not cached: the next syscall on the fd tries again. */
+		mw_drop(MW_DROP_CONN_TABLE_FULL, 1);
+		bpf_map_delete_elem(&fdinfo, &key);
+		return false;
+	}
+	fi.state = MW_FD_CANDIDATE;
+	bpf_map_update_elem(&fdinfo, &key, &fi, BPF_ANY);
+	return true;
+}
+
+/* Entry filter: true when fd of the current process is worth stashing args
+ * for. The common case (a known uninteresting fd) is one map lookup. */
+static __always_inline bool mw_fd_wanted(__u32 tgid, __u64 fd)
+{
+	struct mw_fdinfo *fi;
+	__u64 key;
+
+	if (tgid == self_tgid || (__s32)fd < 0)
+		return false;
+	key = mw_key(tgid, fd);
+	fi = bpf_map_lookup_elem(&fdinfo, &key);
+	if (fi)
+		return fi->state == MW_FD_CANDIDATE || fi->state == MW_FD_MCP;
+	return mw_conn_start(key, fd, MW_ROLE_UNKNOWN);
+}
+
+static __always_inline void mw_stash(__u64 pid_tgid, __u32 fd, __u64 ptr, __u32 iovcnt,
+				     __u32 kind, __u32 dir)
+{
+	struct mw_args a = {
+		.ptr = ptr,
+		.fd = fd,
+		.iovcnt = iovcnt,
+		.kind = kind,
+		.dir = dir,
+	};
+
+	if (bpf_map_update_elem(&args, &pid_tgid, &a, BPF_ANY))
+		mw_drop(MW_DROP_ARGS_TABLE_FULL, 1);
+}
+
+static __always_inline int mw_enter_buf(__u64 fd, __u64 buf, __u32 dir)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if (mw_fd_wanted(pid_tgid >> 32, fd))
+		mw_stash(pid_tgid, fd, buf, 0, MW_ARGS_BUF, dir);
+	return 0;
+}
+
+static __always_inline int mw_enter_iov(__u64 fd, __u64 iov, __u64 iovcnt, __u32 dir)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if (mw_fd_wanted(pid_tgid >> 32, fd))
+		mw_stash(pid_tgid, fd, iov, iovcnt > 0xffffffffULL ? 0 : iovcnt, MW_ARGS_IOV, dir);
+	return 0;
+}
+
+static __always_inline int mw_enter_msg(__u64 fd, __u64 msg, __u32 dir)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct user_msghdr mh = {};
+
+	if (!mw_fd_wanted(pid_tgid >> 32, fd))
+		return 0;
+	/* Unreadable msghdr: stash no iovecs, so the exit still advances the
+	 * offset over the bytes moved and userspace sees the gap. */
+	if (bpf_probe_read_user(&mh, sizeof(mh), (void *)msg))
+		mw_drop(MW_DROP_READ_FAULT, 1);
+	mw_stash(pid_tgid, fd, (__u64)mh.msg_iov,
+		 mh.msg_iovlen > 0xffffffffULL ? 0 : mh.msg_iovlen, MW_ARGS_IOV, dir);
+	return 0;
+}
+
+/* State of one syscall's copy loop (bpf_loop context). The syscall's bytes
+ * [0, total) are captured where they fall in [0, head_end) or
+ * [tail_start, total). Consecutive captured bytes, across iovecs too, are
+ * gathered into one event of up to MW_CHUNK_MAX bytes. */
+struct mw_emit {
+	__u64 key;
+	__u64 gen;
+	__u64 base;	  /* stream offset of syscall byte 0 */
+	__u64 total;	  /* bytes the syscall moved */
+	__u64 head_end;
+	__u64 tail_start;
+	__u64 pos;	  /* syscall bytes consumed */
+	__u64 seg_ptr;	  /* user address of byte pos */
+	__u64 seg_left;	  /* bytes left in the current buffer / iovec */
+	__u64 iov_ptr;	  /* struct iovec array, 0 for a single buffer */
+	__u64 fill;	  /* bytes gathered in the pending event */
+	__u64 chunk_pos;  /* syscall position of the pending event's data[0] */
+	__u32 iovcnt;
+	__u32 iov_idx;
+	__u32 dir;
+	__u32 flags;	  /* enum mw_data_flags owed to the next event out */
+	__u32 chunk_flags; /* flags of the pending event */
+	__u32 pad;
+};
+
+/*
+ * Per-CPU scratch: a data event is too big for the 512-byte stack, and the
+ * copy loop's state lives here rather than on the stack so the verifier sees
+ * it as unknown scalars and checks mw_emit_step() once, instead of following
+ * exact values through every iteration (which hit the 1M-instruction limit).
+ */
+struct mw_scratch {
+	struct mw_emit m;
+	struct mw_data_event e;
+	/* Never output: lets the verifier bound a copy to e.data + fill with
+	 * fill, n <= MW_CHUNK_MAX, as it cannot prove fill + n <= MW_CHUNK_MAX. */
+	__u8 spill[MW_CHUNK_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_scratch);
+} scratch SEC(".maps");
+
+/* Outputs the pending event, if any. */
+static __always_inline void mw_flush(struct mw_emit *m, struct mw_data_event *e)
+{
+	__u64 fill = m->fill;
+
+	m->fill = 0;
+	if (fill == 0 || fill > MW_CHUNK_MAX)
+		return;
+	mw_hdr_fill(&e->hdr, MW_EV_DATA, m->key, m->gen);
+	e->offset = m->base + m->chunk_pos;
+	e->len = fill;
+	e->syscall_len = m->total;
+	e->dir = m->dir;
+	e->flags = m->chunk_flags;
+	if (bpf_ringbuf_output(&events, e, offsetof(struct mw_data_event, data) + fill, 0)) {
+		mw_drop(MW_DROP_RINGBUF_FULL, 1);
+		return;
+	}
+	/* Kept until an event gets out, so the skip is never reported as loss. */
+	m->flags &= ~m->chunk_flags;
+}
+
+/* Appends n bytes at seg_ptr to the pending event; n <= MW_CHUNK_MAX - fill. */
+static __always_inline void mw_gather(struct mw_emit *m, struct mw_data_event *e, __u64 n)
+{
+	__u64 fill = m->fill;
+
+	if (fill > MW_CHUNK_MAX || n > MW_CHUNK_MAX)
+		return;
+	if (fill == 0) {
+		m->chunk_pos = m->pos;
+		m->chunk_flags = m->flags;
+	}
+	if (bpf_probe_read_user(e->data + fill, n, (void *)m->seg_ptr)) {
+		/* What came before goes out; the faulted range stays a gap. */
+		mw_flush(m, e);
+		mw_drop(MW_DROP_READ_FAULT, 1);
+		return;
+	}
+	m->fill = fill + n;
+	if (m->fill >= MW_CHUNK_MAX)
+		mw_flush(m, e);
+}
+
+/* One step of the copy: load the next iovec, skip the middle past the cap, or
+ * gather up to MW_CHUNK_MAX bytes. Returns 1 to stop. */
+static long mw_emit_step(__u32 i, void *ctx)
+{
+	__u32 zero = 0;
+	struct mw_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct mw_emit *m;
+	struct iovec v;
+	__u64 n;
+
+	if (!s)
+		return 1;
+	m = &s->m;
+
+	if (m->pos >= m->total)
+		return 1;
+	if (m->seg_left == 0) {
+		if (m->iov_idx >= m->iovcnt)
+			return 1;
+		if (m->iov_idx >= MW_IOV_MAX) {
+			/* Reached limit of supported iovecs: the rest is a gap. */
+			mw_drop(MW_DROP_IOV_LIMIT, 1);
+			return 1;
+		}
+		if (bpf_probe_read_user(&v, sizeof(v),
+					(void *)(m->iov_ptr + m->iov_idx * sizeof(struct iovec)))) {
+			mw_drop(MW_DROP_READ_FAULT, 1);
+			return 1;
+		}
+		m->iov_idx++;
+		m->seg_ptr = (__u64)v.iov_base;
+		/* recv*: only the first ret bytes were filled. */
+		m->seg_left = mw_min(v.iov_len, m->total - m->pos);
+		return 0;
+	}
+	if (m->pos >= m->head_end && m->pos < m->tail_start) {
+		mw_flush(m, &s->e);
+		n = mw_min(m->seg_left, m->tail_start - m->pos);
+		m->flags |= MW_DATA_AFTER_CAP;
+	} else {
+		n = m->pos < m->head_end ? m->head_end - m->pos : m->total - m->pos;
+		n = mw_min(mw_min(n, m->seg_left), MW_CHUNK_MAX - m->fill);
+		mw_gather(m, &s->e, n);
+	}
+	m->pos += n;
+	m->seg_ptr += n;
+	m->seg_left -= n;
+	return 0;
+}
+
+/* Classifies a candidate on its first data. Returns true when the connection
+ * is (now) MCP; false drops it for good, or for this syscall on a fault. */
+static __noinline bool mw_classify_first(__u64 key, struct mw_conn *c, struct mw_args *a,
+					 __u64 ret)
+{
+	unsigned char b[MW_CLASSIFY_LEN] = {};
+	struct mw_fdinfo fi = {};
+	struct iovec v = {};
+	__u64 src = a->ptr, n = ret;
+	int cls;
+
+	if (a->kind == MW_ARGS_IOV) {
+		/* The first iovec only: HTTP and JSON writers put the start of a
+		 * message in one buffer. */
+		if (a->iovcnt == 0 || bpf_probe_read_user(&v, sizeof(v), (void *)a->ptr))
+			return false;
+		src = (__u64)v.iov_base;
+		n = mw_min(v.iov_len, ret);
+	}
+	n = mw_min(n, MW_CLASSIFY_LEN);
+	if (n && bpf_probe_read_user(b, n, (void *)src)) {
+		mw_drop(MW_DROP_READ_FAULT, 1);
+		return false;
+	}
+	cls = mw_classify(b, n);
+	fi.family = c->family;
+	if (cls == MW_CLASS_NOT_MCP) {
+		fi.state = MW_FD_NOT_MCP;
+		bpf_map_update_elem(&fdinfo, &key, &fi, BPF_ANY);
+		bpf_map_delete_elem(&conns, &key);
+		return false;
+	}
+	c->state = MW_FD_MCP;
+	fi.state = MW_FD_MCP;
+	bpf_map_update_elem(&fdinfo, &key, &fi, BPF_ANY);
+	return true;
+}
+
+static __noinline void mw_emit_open(__u64 key, struct mw_conn *c)
+{
+	struct mw_open_event e = {};
+
+	mw_hdr_fill(&e.hdr, MW_EV_OPEN, key, c->gen);
+	e.role = c->role;
+	e.family = c->family;
+	e.lport = c->lport;
+	e.rport = c->rport;
+	e.netns = c->netns;
+	__builtin_memcpy(e.laddr, c->laddr, sizeof(e.laddr));
+	__builtin_memcpy(e.raddr, c->raddr, sizeof(e.raddr));
+	bpf_get_current_comm(e.comm, sizeof(e.comm));
+	if (bpf_ringbuf_output(&events, &e, sizeof(e), 0))
+		/* Data still flows; userspace opens the key implicitly. */
+		mw_drop(MW_DROP_RINGBUF_FULL, 1);
+}
+
+/* True when fd no longer refers to the socket c was made for. */
+static __noinline bool mw_conn_reused(struct mw_conn *c, __u32 fd)
+{
+	struct file *f = mw_fd_file(fd);
+	struct inode *inode;
+
+	if (!f)
+		return true;
+	inode = BPF_CORE_READ(f, f_inode);
+	return (__u64)inode != c->inode || BPF_CORE_READ(inode, i_ino) != c->ino;
+}
+
+static __always_inline int mw_exit_data(long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct mw_scratch *s;
+	struct mw_args *ap, a;
+	struct mw_conn *c;
+	struct mw_emit *m;
+	__u32 zero = 0;
+	__u64 key;
+
+	ap = bpf_map_lookup_elem(&args, &pid_tgid);
+	if (!ap)
+		return 0; /* missed entry */
+	a = *ap;
+	bpf_map_delete_elem(&args, &pid_tgid);
+	if (ret <= 0)
+		return 0;
+
+	key = mw_key(pid_tgid >> 32, a.fd);
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c)
+		return 0; /* closed by another thread meanwhile */
+	if (mw_conn_reused(c, a.fd)) {
+		/* The fd was closed without close() (exec of a CLOEXEC fd,
+		 * close_range, io_uring) and reused: end the old connection and
+		 * judge the new file afresh. */
+		mw_fd_forget(key);
+		if (!mw_conn_start(key, a.fd, MW_ROLE_UNKNOWN))
+			return 0;
+		c = bpf_map_lookup_elem(&conns, &key);
+		if (!c)
+			return 0;
+	}
+	if (c->state == MW_FD_CANDIDATE && !mw_classify_first(key, c, &a, ret))
+		return 0;
+	if (!c->open_emitted && __sync_val_compare_and_swap(&c->open_emitted, 0, 1) == 0)
+		mw_emit_open(key, c);
+
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	m = &s->m;
+	__builtin_memset(m, 0, sizeof(*m));
+	m->key = key;
+	m->gen = c->gen;
+	m->dir = a.dir & 1;
+	m->total = ret;
+	/* Reserve the stream range first: lost chunks keep their offsets. */
+	m->base = __sync_fetch_and_add(&c->off[m->dir], m->total);
+	if (m->total > cap_bytes) {
+		m->head_end = cap_bytes - tail_bytes;
+		m->tail_start = m->total - tail_bytes;
+		mw_drop(MW_DROP_CAP_EXCEEDED, m->total - cap_bytes);
+	} else {
+		m->head_end = m->total;
+		m->tail_start = m->total;
+	}
+	if (a.kind == MW_ARGS_BUF) {
+		m->seg_ptr = a.ptr;
+		m->seg_left = m->total;
+	} else {
+		m->iov_ptr = a.ptr;
+		m->iovcnt = a.iovcnt;
+	}
+	bpf_loop(cap_bytes / MW_CHUNK_MAX + 4 * MW_IOV_MAX + 4, mw_emit_step, NULL, 0);
+	mw_flush(m, &s->e);
+	return 0;
+}
+
+/* ssize_t read(int fd, void *buf, size_t count); */
+SEC("tp/syscalls/sys_enter_read")
+int mw_enter_read(struct trace_event_raw_sys_enter *ctx)
+{
+	return mw_enter_buf(ctx->args[0], ctx->args[1], MW_DIR_RECV);
+}
+
+SEC("tp/syscalls/sys_exit_read")
+int mw_exit_read(struct trace_event_raw_sys_exit *ctx)
+{
+	return mw_exit_data(ctx->ret);
+}
+
+/* ssize_t write(int fd, const void *buf, size_t count); */
+SEC("tp/syscalls/sys_enter_write")
+int mw_enter_write(struct trace_event_raw_sys_enter *ctx)
+{
+	return mw_enter_buf(ctx->args[0], ctx->args[1], MW_DIR_SEND);
+}
+
+SEC("tp/syscalls/sys_exit_write")
+int mw_exit_write(struct trace_event_raw_sys_exit *ctx)
+{
+	return mw_exit_data(ctx->ret);
+}
+
+/* ssize_t readv(int fd, const struct iovec *iov, int iovcnt); */
+SEC("tp/syscalls/sys_enter_readv")
+int mw_enter_readv(struct trace_event_raw_sys_enter *ctx)
+{
+	return mw_enter_iov(ctx->args[0], ctx->args[1], ctx->args[2], MW_DIR_RECV);
+}
+
+SEC("tp/syscalls/sys_exit_readv")
+int mw_exit_readv(struct trace_event_raw_sys_exit *ctx)
+{
+	return mw_exit_data(ctx->ret);
+}
+
+/* ssize_t writev(int fd, const struct iovec *iov, int iovcnt); */
+SEC("tp/syscalls/sys_enter_writev")
+int mw_enter_writev(struct trace_event_raw_sys_enter *ctx)
+{
+	return mw_enter_iov(ctx->args[0], ctx->args[1], ctx->args[2], MW_DIR_SEND);
+}
+
+SEC("tp/syscalls/sys_exit_writev")
+int mw_exit_writev(struct trace_event_raw_sys_exit *ctx)
+{
+	return mw_exit_data(ctx->ret);
+}
+
+/* ssize_t recvfrom(int sockfd, void *buf, size_t len, int flags,
+ *                  struct sockaddr *src_addr, socklen_t *addrlen); */
+SEC("tp/syscalls/sys_enter_recvfrom")
+int mw_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
+{
+	/* MSG_PEEK leaves the bytes for the next read: copying them now would
+	 * count them twice. */
+	if (ctx->args[3] & MW_MSG_PEEK)
+		return 0;
+	return mw_enter_buf(ctx->args[0], ctx->args[1], MW_DIR_RECV);
+}
+
+SEC("tp/syscalls/sys_exit_recvfrom")
+int mw_exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
+{
+	return mw_exit_data(ctx->ret);
+}
+
+/* ssize_t sendto(int sockfd, const void *buf, size_t len, int flags,
+ *                const struct sockaddr *dest_addr, socklen_t addrlen); */
+SEC("tp/syscalls/sys_enter_sendto")
+int mw_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return mw_enter_buf(ctx->args[0], ctx->args[1], MW_DIR_SEND);
+}
+
+SEC("tp/syscalls/sys_exit_sendto")
+int mw_exit_sendto(struct trace_event_raw_sys_exit *ctx)
+{
+	return mw_exit_data(ctx->ret);
+}
+
+/* ssize_t recvmsg(int sockfd, struct msghdr *msg, int flags); */
+SEC("tp/syscalls/sys_enter_recvmsg")
+int mw_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ctx->args[2] & MW_MSG_PEEK)
+		return 0;
+	return mw_enter_msg(ctx->args[0], ctx->args[1], MW_DIR_RECV);
+}
+
+SEC("tp/syscalls/sys_exit_recvmsg")
+int mw_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return mw_exit_data(ctx->ret);
+}
+
+/* ssize_t sendmsg(int sockfd, const struct msghdr *msg, int flags); */
+SEC("tp/syscalls/sys_enter_sendmsg")
+int mw_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return mw_enter_msg(ctx->args[0], ctx->args[1], MW_DIR_SEND);
+}
+
+SEC("tp/syscalls/sys_exit_sendmsg")
+int mw_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return mw_exit_data(ctx->ret);
+}
+
+/*
+ * accept/accept4 need no entry probe: the new fd is the return value and the
+ * peer address is read from the socket itself, not from the user's sockaddr.
+ */
+static __always_inline int mw_accepted(long ret)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (ret < 0 || tgid == self_tgid)
+		return 0;
+	mw_conn_start(mw_key(tgid, ret), ret, MW_ROLE_SERVER);
+	return 0;
+}
+
+/* int accept(int sockfd, struct sockaddr *addr, socklen_t *addrlen); */
+SEC("tp/syscalls/sys_exit_accept")
+int mw_exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return mw_accepted(ctx->ret);
+}
+
+/* int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags); */
+SEC("tp/syscalls/sys_exit_accept4")
+int mw_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return mw_accepted(ctx->ret);
+}
+
+/* int connect(int sockfd, const struct sockaddr *addr, socklen_t addrlen); */
+SEC("tp/syscalls/sys_enter_connect")
+int mw_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if ((pid_tgid >> 32) == self_tgid || (__s32)ctx->args[0] < 0)
+		return 0;
+	mw_stash(pid_tgid, ctx->args[0], 0, 0, MW_ARGS_CONNECT, 0);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_connect")
+int mw_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct mw_args *ap;
+	__u32 fd;
+
+	ap = bpf_map_lookup_elem(&args, &pid_tgid);
+	if (!ap)
+		return 0; /* missed entry */
+	fd = ap->fd;
+	bpf_map_delete_elem(&args, &pid_tgid);
+	/* A non-blocking connect is still ours: the role is known now and the
+	 * 4-tuple is set before the SYN goes out. */
+	if (ctx->ret != 0 && ctx->ret != -MW_EINPROGRESS)
+		return 0;
+	mw_conn_start(mw_key(pid_tgid >> 32, fd), fd, MW_ROLE_CLIENT);
+	return 0;
+}
+
+/* int close(int fd); */
+SEC("tp/syscalls/sys_enter_close")
+int mw_enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (tgid == self_tgid || (__s32)ctx->args[0] < 0)
+		return 0;
+	mw_fd_forget(mw_key(tgid, ctx->args[0]));
+	return 0;
+}
+
+/*
+ * dup2/dup3 close newfd silently; without these a reused fd would keep the
+ * old verdict. x86 has dup2, arm64 only dup3: userspace skips programs whose
+ * tracepoint does not exist.
+ */
+
+/* int dup2(int oldfd, int newfd); */
+SEC("tp/syscalls/sys_enter_dup2")
+int mw_enter_dup2(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (tgid == self_tgid || (__s32)ctx->args[1] < 0 || ctx->args[0] == ctx->args[1])
+		return 0;
+	mw_fd_forget(mw_key(tgid, ctx->args[1]));
+	return 0;
+}
+
+/* int dup3(int oldfd, int newfd, int flags); */
+SEC("tp/syscalls/sys_enter_dup3")
+int mw_enter_dup3(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (tgid == self_tgid || (__s32)ctx->args[1] < 0 || ctx->args[0] == ctx->args[1])
+		return 0;
+	mw_fd_forget(mw_key(tgid, ctx->args[1]));
+	return 0;
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Private to the capture module: constants vmlinux.h cannot carry (it has
+ * types, not macros) and the layout of the maps mcpwire.bpf.c keeps. Only
+ * userspace/capture/ includes it besides the BPF program, to sweep `conns`
+ * entries of processes that exited without close(). Fixed-width types only.
+ */
+#ifndef MCPWIRE_BPF_H
+#define MCPWIRE_BPF_H
+
+#define MW_AF_UNIX 1
+#define MW_AF_INET 2
+#define MW_AF_INET6 10
+#define MW_SOCK_STREAM 1
+#define MW_IPPROTO_TCP 6
+#define MW_EINPROGRESS 115
+#define MW_MSG_PEEK 0x2
+
+#define MW_S_IFMT 00170000
+#define MW_S_IFSOCK 0140000
+#define MW_S_IFIFO 0010000
+
+/* Map sizes. fdinfo is LRU: an evicted fd is simply classified again. */
+#define MW_FDINFO_MAX 65536
+#define MW_CONNS_MAX 16384
+#define MW_ARGS_MAX 16384
+
+/* State of one fd in `fdinfo`. Everything but CANDIDATE and MCP returns after
+ * the one lookup. */
+enum mw_fd_state {
+	MW_FD_SKIP = 1,	     /* not a kind we trace (file, pipe and unix for now, UDP) */
+	MW_FD_CANDIDATE = 2, /* TCP socket, no data seen yet */
+	MW_FD_MCP = 3,	     /* first bytes looked like HTTP/1.x or JSON */
+	MW_FD_NOT_MCP = 4,   /* first bytes ruled MCP out */
+};
+
+struct mw_fdinfo {
+	__u32 state;  /* enum mw_fd_state */
+	__u32 family; /* enum mw_family, MW_FAM_UNKNOWN for files */
+};
+
+/* One traced socket in `conns`, keyed tgid<<32|fd. */
+struct mw_conn {
+	__u64 gen;
+	/* Identity of the fd's socket, to detect an fd reused behind our back:
+	 * struct file is recycled at once (SLAB_TYPESAFE_BY_RCU), a socket inode
+	 * lives in its own cache and gets a new i_ino every time. */
+	__u64 inode;	    /* struct inode * */
+	__u64 ino;	    /* its i_ino */
+	__u64 off[2];	    /* next stream offset per enum mw_dir */
+	__u32 role;	    /* enum mw_role */
+	__u32 family;	    /* enum mw_family */
+	__u32 state;	    /* MW_FD_CANDIDATE or MW_FD_MCP */
+	__u32 open_emitted; /* an MW_EV_OPEN went out: close() must emit MW_EV_CLOSE */
+	__u32 netns;
+	__u16 lport, rport; /* host byte order */
+	__u8 laddr[16], raddr[16];
+};
+
+/* Syscall arguments stashed at entry for the exit, keyed by pid_tgid. */
+enum mw_args_kind {
+	MW_ARGS_BUF = 1,     /* read/write/recvfrom/sendto: buf */
+	MW_ARGS_IOV = 2,     /* readv/writev, recvmsg/sendmsg via msg_iov */
+	MW_ARGS_CONNECT = 3, /* connect: only the fd */
+};
+
+struct mw_args {
+	__u64 ptr;    /* buffer or struct iovec array, user address */
+	__u32 fd;
+	__u32 iovcnt; /* MW_ARGS_IOV only */
+	__u32 kind;   /* enum mw_args_kind */
+	__u32 dir;    /* enum mw_dir */
+};
+
+#endif /* MCPWIRE_BPF_H */

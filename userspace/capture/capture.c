@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Live capture: bpf/mcpwire.bpf.c through its bpftool skeleton, in the
+ * libbpf-tools order open → configure rodata → load → attach, and the ring
+ * buffer consumer that feeds stream/.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "capture/capture.h"
+#include "stream/stream.h"
+#include "mcpwire.bpf.h"
+#include "mcpwire.skel.h"
+
+#define CAPTURE_DEF_CAP (1u << 20)
+#define CAPTURE_DEF_TAIL (64u << 10)
+#define CAPTURE_DEF_RINGBUF (16u << 20)
+#define CAPTURE_SWEEP_NS (5ull * 1000000000ull)
+
+struct capture {
+	struct mcpwire_bpf *skel;
+	struct ring_buffer *rb;
+	struct stream_table *st;
+	int verbose;
+	uint64_t malformed;	/* ring-buffer records too short or inconsistent */
+	uint64_t last_sweep_ns;
+	uint64_t *percpu;	/* scratch for capture_drops(): one u64 per possible CPU */
+	int ncpus;
+};
+
+static const char *const capture_drop_names[MW_DROP__MAX] = {
+	[MW_DROP_RINGBUF_FULL] = "ringbuf_full",
+	[MW_DROP_READ_FAULT] = "read_fault",
+	[MW_DROP_CAP_EXCEEDED] = "cap_exceeded",
+	[MW_DROP_CONN_TABLE_FULL] = "conn_table_full",
+	[MW_DROP_IOV_LIMIT] = "iov_limit",
+	[MW_DROP_ARGS_TABLE_FULL] = "args_table_full",
+};
+
+const char *capture_drop_reason_name(int reason)
+{
+	if (reason < 0 || reason >= MW_DROP__MAX || !capture_drop_names[reason])
+		return "unknown";
+	return capture_drop_names[reason];
+}
+
+/* libbpf's print callback has no user pointer: the verbosity and the name of
+ * the program the verifier rejected live here for the duration of a load. */
+static int capture_libbpf_verbose;
+static char capture_failed_prog[64];
+
+static int capture_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[512];
+	const char *p;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	/* libbpf: "prog 'NAME': failed to load: -13" */
+	p = strstr(line, "prog '");
+	if (p && strstr(line, "failed to load")) {
+		const char *q = strchr(p + 6, '\'');
+
+		if (q && (size_t)(q - p - 6) < sizeof(capture_failed_prog))
+			snprintf(capture_failed_prog, sizeof(capture_failed_prog), "%.*s",
+				 (int)(q - p - 6), p + 6);
+	}
+	/* Without -v the caller's one-line error says it all. */
+	if (capture_libbpf_verbose)
+		fputs(line, stderr);
+	return 0;
+}
+
+static uint64_t capture_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static uint32_t capture_pow2_roundup(uint32_t v)
+{
+	uint32_t r = 4096;
+
+	while (r < v && r < (1u << 31))
+		r <<= 1;
+	return r;
+}
+
+/* "tp/syscalls/sys_enter_dup2" → does the tracepoint exist on this kernel?
+ * dup2 is missing on arm64, accept on some architectures. */
+static int capture_tp_exists(const char *sec)
+{
+	static const char *const roots[] = { "/sys/kernel/tracing/events",
+					     "/sys/kernel/debug/tracing/events" };
+	char path[256];
+	struct stat st;
+	size_t i;
+
+	if (strncmp(sec, "tp/", 3))
+		return 1;
+	for (i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", roots[i], sec + 3);
+		if (stat(path, &st) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void capture_key(const struct mw_event_hdr *h, struct stream_key *k)
+{
+	k->tgid = h->tgid;
+	k->fd = h->fd;
+	k->gen = h->gen;
+}
+
+/* Ring-buffer callback. Sizes come from the kernel but are still checked:
+ * a record that does not match its type is counted and skipped. */
+static int capture_handle(void *ctx, void *data, size_t size)
+{
+	struct capture *c = ctx;
+	const struct mw_event_hdr *h = data;
+	struct stream_key key;
+
+	if (size < sizeof(*h))
+		goto malformed;
+	capture_key(h, &key);
+	switch (h->type) {
+	case MW_EV_DATA: {
+		const struct mw_data_event *e = data;
+		size_t hdr = offsetof(struct mw_data_event, data);
+
+		if (size < hdr || e->len > MW_CHUNK_MAX || size < hdr + e->len ||
+		    e->dir > MW_DIR_SEND)
+			goto malformed;
+		stream_data(c->st, &key, e->dir == MW_DIR_SEND ? STREAM_SEND : STREAM_RECV,
+			    e->offset, e->data, e->len, !!(e->flags & MW_DATA_AFTER_CAP),
+			    h->ts_ns);
+		return 0;
+	}
+	case MW_EV_OPEN: {
+		const struct mw_open_event *e = data;
+		struct stream_conn_info info = {};
+
+		if (size < sizeof(*e))
+			goto malformed;
+		info.role = e->role;
+		info.family = e->family;
+		info.netns = e->netns;
+		info.lport = e->lport;
+		info.rport = e->rport;
+		memcpy(info.laddr, e->laddr, sizeof(info.laddr));
+		memcpy(info.raddr, e->raddr, sizeof(info.raddr));
+		info.tgid = h->tgid;
+		memcpy(info.comm, e->comm, sizeof(info.comm));
+		info.comm[sizeof(info.comm) - 1] = '\0';
+		stream_open(c->st, &key, &info, h->ts_ns);
+		return 0;
+	}
+	case MW_EV_CLOSE:
+		if (size < sizeof(struct mw_close_event))
+			goto malformed;
+		stream_close(c->st, &key, h->ts_ns);
+		return 0;
+	default:
+		goto malformed;
+	}
+malformed:
+	c->malformed++;
+	if (c->verbose)
+		fprintf(stderr, "capture: malformed ring buffer record (%zu bytes)\n", size);
+	return 0;
+}
+
+/*
+ * Processes that exit never call close() on their sockets, so their `conns`
+ * entries would leak: drop the entries of dead tgids and close their streams.
+ * Keys are collected first because deleting while walking restarts the walk.
+ */
+static void capture_sweep(struct capture *c)
+{
+	int conns_fd = bpf_map__fd(c->skel->maps.conns);
+	int fdinfo_fd = bpf_map__fd(c->skel->maps.fdinfo);
+	static __u64 dead[MW_CONNS_MAX];
+	__u64 key, next, *prev = NULL;
+	struct mw_conn v;
+	size_t n = 0, i;
+
+	while (n < MW_CONNS_MAX && bpf_map_get_next_key(conns_fd, prev, &next) == 0) {
+		pid_t tgid = next >> 32;
+
+		if (kill(tgid, 0) && errno == ESRCH)
+			dead[n++] = next;
+		key = next;
+		prev = &key;
+	}
+	for (i = 0; i < n; i++) {
+		if (bpf_map_lookup_elem(conns_fd, &dead[i], &v) == 0 && v.open_emitted) {
+			struct stream_key k = { .tgid = dead[i] >> 32, .fd = (uint32_t)dead[i],
+						.gen = v.gen };
+
+			stream_close(c->st, &k, capture_now_ns());
+		}
+		bpf_map_delete_elem(conns_fd, &dead[i]);
+		bpf_map_delete_elem(fdinfo_fd, &dead[i]);
+	}
+}
+
+int capture_open(const struct capture_config *cfg, struct stream_table *st, struct capture **out,
+		 char *err, size_t errlen)
+{
+	uint32_t cap = cfg->cap_bytes ? cfg->cap_bytes : CAPTURE_DEF_CAP;
+	uint32_t tail = cfg->tail_bytes ? cfg->tail_bytes : CAPTURE_DEF_TAIL;
+	uint32_t rbsz = capture_pow2_roundup(cfg->ringbuf_bytes ? cfg->ringbuf_bytes :
+								  CAPTURE_DEF_RINGBUF);
+	struct bpf_program *prog;
+	struct capture *c;
+	int err_ = 0;
+
+	*out = NULL;
+	if (errlen)
+		err[0] = '\0';
+	if (tail >= cap) {
+		snprintf(err, errlen, "capture tail (%u bytes) must be below the cap (%u bytes)",
+			 tail, cap);
+		return -EINVAL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "capture: out of memory");
+		return -ENOMEM;
+	}
+	c->st = st;
+	c->verbose = cfg->verbose;
+	c->ncpus = libbpf_num_possible_cpus();
+	if (c->ncpus <= 0) {
+		err_ = c->ncpus ? c->ncpus : -EINVAL;
+		snprintf(err, errlen, "cannot count possible CPUs: %s", strerror(-err_));
+		goto cleanup;
+	}
+	c->percpu = calloc(c->ncpus, sizeof(*c->percpu));
+	if (!c->percpu) {
+		err_ = -ENOMEM;
+		snprintf(err, errlen, "capture: out of memory");
+		goto cleanup;
+	}
+
+	capture_libbpf_verbose = cfg->verbose;
+	capture_failed_prog[0] = '\0';
+	libbpf_set_print(capture_libbpf_print);
+
+	/* open */
+	c->skel = mcpwire_bpf__open();
+	if (!c->skel) {
+		err_ = -errno;
+		snprintf(err, errlen, "cannot open BPF object: %s", strerror(errno));
+		goto cleanup;
+	}
+
+	/* configure */
+	c->skel->rodata->self_tgid = cfg->self_tgid;
+	c->skel->rodata->cap_bytes = cap;
+	c->skel->rodata->tail_bytes = tail;
+	err_ = bpf_map__set_max_entries(c->skel->maps.events, rbsz);
+	if (err_) {
+		snprintf(err, errlen, "cannot size the ring buffer to %u bytes: %s", rbsz,
+			 strerror(-err_));
+		goto cleanup;
+	}
+	bpf_object__for_each_program(prog, c->skel->obj) {
+		if (!capture_tp_exists(bpf_program__section_name(prog))) {
+			if (cfg->verbose)
+				fprintf(stderr, "capture: no tracepoint %s, %s not loaded\n",
+					bpf_program__section_name(prog), bpf_program__name(prog));
+			bpf_program__set_autoload(prog, false);
+		}
+	}
+
+	/* load */
+	err_ = mcpwire_bpf__load(c->skel);
+	if (err_) {
+		if (capture_failed_prog[0])
+			snprintf(err, errlen,
+				 "verifier rejected BPF program %s: %s%s", capture_failed_prog,
+				 strerror(-err_), cfg->verbose ? "" : " (run with -v for the log)");
+		else
+			snprintf(err, errlen, "cannot load BPF programs: %s", strerror(-err_));
+		goto cleanup;
+	}
+
+	/* attach */
+	err_ = mcpwire_bpf__attach(c->skel);
+	if (err_) {
+		snprintf(err, errlen, "cannot attach syscall tracepoints: %s", strerror(-err_));
+		goto cleanup;
+	}
+
+	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), capture_handle, c, NULL);
+	if (!c->rb) {
+		err_ = -errno;
+		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
+		goto cleanup;
+	}
+	c->last_sweep_ns = capture_now_ns();
+	*out = c;
+	return 0;
+
+cleanup:
+	capture_close(c);
+	return err_ ? err_ : -EINVAL;
+}
+
+int capture_poll(struct capture *c, int timeout_ms)
+{
+	uint64_t now;
+	int n;
+
+	n = ring_buffer__poll(c->rb, timeout_ms);
+	now = capture_now_ns();
+	if (now - c->last_sweep_ns >= CAPTURE_SWEEP_NS) {
+		c->last_sweep_ns = now;
+		capture_sweep(c);
+	}
+	return n;
+}
+
+void capture_drops(struct capture *c, uint64_t out[MW_DROP__MAX])
+{
+	int fd = bpf_map__fd(c->skel->maps.drops);
+	__u32 r;
+	int i;
+
+	for (r = 0; r < MW_DROP__MAX; r++) {
+		out[r] = 0;
+		if (bpf_map_lookup_elem(fd, &r, c->percpu))
+			continue;
+		for (i = 0; i < c->ncpus; i++)
+			out[r] += c->percpu[i];
+	}
+}
+
+void capture_close(struct capture *c)
+{
+	if (!c)
+		return;
+	ring_buffer__free(c->rb);
+	mcpwire_bpf__destroy(c->skel);
+	free(c->percpu);
+	free(c);
+}
