@@ -78,7 +78,7 @@ static int main_parse_num(const char *opt, const char *s, double min, double max
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, "mcpwire: bad value '%s' for %s (expected a number from %g to %g)\n",
+		fprintf(stderr, "mcpwire: bad value '%s' for %s (expected a number from %.15g to %.15g)\n",
 			s, opt, min, max);
 		return -1;
 	}
