@@ -173,14 +173,19 @@ static uint64_t main_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* Kernel drop counters are totals kept per CPU; export them as they are. */
-static void main_export_drops(struct capture *cap, struct metrics *m)
+/* Kernel drop counters are totals kept per CPU, and the stages before mcp/
+ * keep their own totals: export them as they are. */
+static void main_export_totals(struct capture *cap, struct stream_table *st, struct metrics *m)
 {
 	uint64_t drops[MW_DROP__MAX];
+	struct stream_stats ss;
 
 	capture_drops(cap, drops);
 	for (int i = 0; i < MW_DROP__MAX; i++)
 		metrics_events_lost_set(m, capture_drop_reason_name(i), drops[i]);
+	metrics_events_lost_set(m, "malformed_record", capture_malformed(cap));
+	stream_stats(st, &ss);
+	metrics_table_evictions_set(m, "connections", ss.conns_evicted);
 }
 
 int main(int argc, char **argv)
@@ -270,7 +275,7 @@ int main(int argc, char **argv)
 		now = main_now_ns();
 		if (now >= next_tick) {
 			mcp_tick(mcp, now);
-			main_export_drops(cap, m);
+			main_export_totals(cap, st, m);
 			metrics_publish(m);
 			next_tick = now + MAIN_TICK_MS * 1000000ULL;
 		}

@@ -45,6 +45,11 @@ static const char *const capture_drop_names[MW_DROP__MAX] = {
 	[MW_DROP_ARGS_TABLE_FULL] = "args_table_full",
 };
 
+uint64_t capture_malformed(const struct capture *c)
+{
+	return c ? c->malformed : 0;
+}
+
 const char *capture_drop_reason_name(int reason)
 {
 	if (reason < 0 || reason >= MW_DROP__MAX || !capture_drop_names[reason])

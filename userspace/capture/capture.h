@@ -70,6 +70,10 @@ void capture_drops(struct capture *c, uint64_t out[MW_DROP__MAX]);
 /* Static label for a reason ("ringbuf_full", "read_fault", "cap_exceeded",
  * "conn_table_full", "iov_limit", "args_table_full"); "unknown" otherwise. */
 const char *capture_drop_reason_name(int reason);
+/* Ring-buffer records userspace refused as too short or inconsistent, since
+ * load: never trusted, counted instead (mcpwire_events_lost_total
+ * {reason="malformed_record"}). */
+uint64_t capture_malformed(const struct capture *c);
 
 /* Detaches and frees everything (also the maps); safe on NULL. */
 void capture_close(struct capture *c);

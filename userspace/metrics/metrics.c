@@ -371,6 +371,17 @@ void metrics_table_eviction(struct metrics *m, const char *table)
 	metrics_counter_add(m, F_EVICTIONS, vals, 1);
 }
 
+void metrics_table_evictions_set(struct metrics *m, const char *table, uint64_t total)
+{
+	const char *vals[] = { table };
+	struct metrics_series *s = metrics_get(m, F_EVICTIONS, vals);
+
+	if (s && s->value != (double)total) {
+		s->value = (double)total;
+		metrics_changed(m);
+	}
+}
+
 void metrics_events_lost_set(struct metrics *m, const char *reason, uint64_t total)
 {
 	char buf[METRICS_LABEL_MAX + 1];

@@ -115,6 +115,9 @@ void metrics_request_expired(struct metrics *m, uint32_t server);
 void metrics_deduplicated(struct metrics *m, uint64_t n);
 /* mcpwire_table_evictions_total{table}; table is a static string. */
 void metrics_table_eviction(struct metrics *m, const char *table);
+/* For tables outside mcp/ that keep their own total (stream/'s sockets):
+ * sets mcpwire_table_evictions_total{table} to it. */
+void metrics_table_evictions_set(struct metrics *m, const char *table, uint64_t total);
 /* mcpwire_events_lost_total{reason} = total: the kernel's per-CPU drop
  * counters summed by the caller; reason is one of a small fixed set. */
 void metrics_events_lost_set(struct metrics *m, const char *reason, uint64_t total);
