@@ -66,9 +66,12 @@ uint32_t mcp_endpoint_get(struct mcp_endpoints *e, const char *label)
 
 uint32_t mcp_endpoint_server(struct mcp_endpoints *e, uint32_t slot)
 {
-	const struct mcp_endpoint_ent *ent = &e->ents[slot];
+	struct mcp_endpoint_ent *ent = &e->ents[slot];
 
-	return metrics_server(e->m, ent->name, ent->name_truncated);
+	/* __other__ is not kept: each resolution to it counts as overflow */
+	if (!ent->server)
+		ent->server = metrics_server(e->m, ent->name, ent->name_truncated);
+	return ent->server;
 }
 
 void mcp_endpoint_initialized(struct mcp_endpoints *e, uint32_t slot, const struct mcp_str *name,
@@ -82,6 +85,7 @@ void mcp_endpoint_initialized(struct mcp_endpoints *e, uint32_t slot, const stru
 	if (name->len || name->truncated) {
 		snprintf(ent->name, sizeof(ent->name), "%s", name->s);
 		ent->name_truncated = name->truncated;
+		ent->server = 0;
 	}
 	server = mcp_endpoint_server(e, slot);
 	/* take the new reference first, so an unchanged series is not recreated */

@@ -30,6 +30,9 @@ struct mcp_endpoint_ent {
 	char label[sizeof(((struct mcp_endpoint *)0)->label)]; /* key */
 	char name[MCP_STR_MAX];	     /* server_name source */
 	uint8_t name_truncated;	     /* serverInfo.name did not fit: exported as __other__ */
+	/* metrics_server() of name once it gave a real id (0: ask again). Ids
+	 * are never reused, so it stays right until the name changes. */
+	uint32_t server;
 	struct metrics_series *info; /* this endpoint's mcp_server_info reference */
 };
 

@@ -7,17 +7,6 @@
 
 #include "mcp/table.h"
 
-uint32_t mcp_hash(uint32_t h, const void *p, uint32_t len)
-{
-	const unsigned char *b = p;
-
-	for (uint32_t i = 0; i < len; i++) {
-		h ^= b[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
 int mcp_table_init(struct mcp_table *t, uint32_t cap)
 {
 	uint32_t nb = 1;

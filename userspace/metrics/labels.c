@@ -10,57 +10,67 @@
 
 /* mcp-wire.md §2 (schema 2025-11-25 Client* and Server* unions, the tasks methods included)
  * and §8 (2026-07-28). The first entries are pinned by the enum in labels.h. */
-static const char *const metrics_methods[] = {
-	METRICS_OTHER,
-	"initialize",
-	"ping",
-	"tools/call",
-	"notifications/cancelled",
-	"tools/list",
-	"resources/list",
-	"resources/templates/list",
-	"resources/read",
-	"resources/subscribe",
-	"resources/unsubscribe",
-	"prompts/list",
-	"prompts/get",
-	"completion/complete",
-	"logging/setLevel",
-	"sampling/createMessage",
-	"elicitation/create",
-	"roots/list",
-	"tasks/get",
-	"tasks/result",
-	"tasks/list",
-	"tasks/cancel",
-	"server/discover",
-	"subscriptions/listen",
-	"notifications/initialized",
-	"notifications/progress",
-	"notifications/message",
-	"notifications/resources/updated",
-	"notifications/resources/list_changed",
-	"notifications/tools/list_changed",
-	"notifications/prompts/list_changed",
-	"notifications/roots/list_changed",
-	"notifications/tasks/status",
-	"notifications/elicitation/complete",
-	"notifications/subscriptions/acknowledged",
+#define M(s) { s, sizeof(s) - 1 }
+
+static const struct metrics_method_def {
+	const char *name;
+	uint8_t len;
+} metrics_methods[] = {
+	M(METRICS_OTHER),
+	M("initialize"),
+	M("ping"),
+	M("tools/call"),
+	M("notifications/cancelled"),
+	M("tools/list"),
+	M("resources/list"),
+	M("resources/templates/list"),
+	M("resources/read"),
+	M("resources/subscribe"),
+	M("resources/unsubscribe"),
+	M("prompts/list"),
+	M("prompts/get"),
+	M("completion/complete"),
+	M("logging/setLevel"),
+	M("sampling/createMessage"),
+	M("elicitation/create"),
+	M("roots/list"),
+	M("tasks/get"),
+	M("tasks/result"),
+	M("tasks/list"),
+	M("tasks/cancel"),
+	M("server/discover"),
+	M("subscriptions/listen"),
+	M("notifications/initialized"),
+	M("notifications/progress"),
+	M("notifications/message"),
+	M("notifications/resources/updated"),
+	M("notifications/resources/list_changed"),
+	M("notifications/tools/list_changed"),
+	M("notifications/prompts/list_changed"),
+	M("notifications/roots/list_changed"),
+	M("notifications/tasks/status"),
+	M("notifications/elicitation/complete"),
+	M("notifications/subscriptions/acknowledged"),
 };
+
+#undef M
 
 #define METRICS_NMETHODS (sizeof(metrics_methods) / sizeof(metrics_methods[0]))
 
 uint16_t metrics_method_index(const char *method)
 {
+	size_t len = strlen(method);
+
+	/* the length rules out all but a few before a compare */
 	for (uint16_t i = 1; i < METRICS_NMETHODS; i++)
-		if (!strcmp(method, metrics_methods[i]))
+		if (metrics_methods[i].len == len && !memcmp(method, metrics_methods[i].name, len))
 			return i;
 	return METRICS_METHOD_OTHER;
 }
 
 const char *metrics_method_name(uint16_t idx)
 {
-	return idx < METRICS_NMETHODS ? metrics_methods[idx] : METRICS_OTHER;
+	return idx < METRICS_NMETHODS ? metrics_methods[idx].name : METRICS_OTHER;
 }
 
 uint16_t metrics_method_count(void)
@@ -120,17 +130,6 @@ int metrics_label_sanitize(char dst[METRICS_LABEL_MAX + 1], const char *src, siz
 	}
 	dst[o] = '\0';
 	return (int)o;
-}
-
-uint32_t metrics_hash(uint32_t h, const void *p, size_t len)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= b[i];
-		h *= 16777619u;
-	}
-	return h;
 }
 
 static uint32_t metrics_strset_hash(uint32_t owner, const char *s)

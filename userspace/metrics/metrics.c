@@ -100,6 +100,15 @@ static const char *const metrics_transports[] = { "streamable_http", "sse", "std
 static const char *const metrics_dirs[] = { "client_to_server", "server_to_client" };
 static const char *const metrics_statuses[] = { "ok", "error", "cancelled" };
 
+/* Series looked up by label ids rather than label strings (see
+ * metrics_get_ids); direct-mapped, a power of two. */
+#define METRICS_CACHE_SIZE 256
+
+struct metrics_cached {
+	struct metrics_series *s; /* NULL: empty */
+	uint32_t key[4];	  /* family, then up to three label ids */
+};
+
 struct metrics {
 	struct metrics_config cfg;
 	struct metrics_family fam[F_COUNT];
@@ -109,6 +118,7 @@ struct metrics {
 	struct metrics_strset error_codes; /* owner 0 */
 	uint64_t gen;			   /* bumped by every change */
 	uint64_t published_gen;
+	struct metrics_cached cache[METRICS_CACHE_SIZE];
 
 	pthread_mutex_t lock; /* guards snap */
 	struct metrics_snapshot *snap;
@@ -139,6 +149,57 @@ static void metrics_counter_add(struct metrics *m, int fi, const char *const *va
 	metrics_changed(m);
 }
 
+/*
+ * metrics_get() for the families counted on every call, keyed by the label
+ * ids the strings in vals come from (one id names one string), so a hit
+ * hashes and compares no string. A refused series is not cached: each
+ * refusal is counted. Removing a series empties the cache (metrics_remove).
+ */
+static struct metrics_series *metrics_get_ids(struct metrics *m, int fi, uint32_t a, uint32_t b,
+					      uint32_t c, const char *const *vals)
+{
+	uint32_t h = (uint32_t)fi * 0x9e3779b1u ^ a * 0x85ebca6bu ^ b * 0xc2b2ae35u ^
+		     c * 0x27d4eb2fu;
+	struct metrics_cached *e = &m->cache[(h ^ h >> 15) & (METRICS_CACHE_SIZE - 1)];
+	struct metrics_series *s;
+
+	if (e->s && e->key[0] == (uint32_t)fi && e->key[1] == a && e->key[2] == b &&
+	    e->key[3] == c)
+		return e->s;
+	s = metrics_get(m, fi, vals);
+	if (s) {
+		e->s = s;
+		e->key[0] = fi;
+		e->key[1] = a;
+		e->key[2] = b;
+		e->key[3] = c;
+	}
+	return s;
+}
+
+static void metrics_remove(struct metrics *m, int fi, struct metrics_series *s)
+{
+	metrics_family_remove(&m->fam[fi], s);
+	memset(m->cache, 0, sizeof(m->cache));
+}
+
+/* Label ids as metrics_get_ids() keys: every id that names "__other__"
+ * becomes the same one. */
+static uint32_t metrics_server_key(const struct metrics *m, uint32_t server)
+{
+	return server < m->servers.count ? server : METRICS_SERVER_OTHER;
+}
+
+static uint32_t metrics_tool_key(const struct metrics *m, uint32_t tool)
+{
+	return tool < m->tools.count ? tool : METRICS_TOOL_OTHER;
+}
+
+static uint32_t metrics_method_key(uint16_t method)
+{
+	return method < metrics_method_count() ? method : METRICS_METHOD_OTHER;
+}
+
 void metrics_label_overflow(struct metrics *m, const char *label)
 {
 	const char *vals[] = { label };
@@ -154,12 +215,24 @@ static const char *metrics_clean(char buf[METRICS_LABEL_MAX + 1], const char *s,
 	return buf;
 }
 
+/*
+ * The resolvers look the wire string up as it is first: every interned value
+ * is already clean, and a string equal to a clean one sanitises to itself, so
+ * a hit is the id sanitising would find. Only a value not seen before pays
+ * for metrics_label_sanitize().
+ */
 uint32_t metrics_server(struct metrics *m, const char *name, int truncated)
 {
 	char buf[METRICS_LABEL_MAX + 1];
-	const char *v = metrics_clean(buf, name, truncated);
+	const char *v;
 	int64_t id;
 
+	if (!truncated) {
+		id = metrics_strset_find(&m->servers, 0, name);
+		if (id > 0)
+			return (uint32_t)id;
+	}
+	v = metrics_clean(buf, name, truncated);
 	if (v && strcmp(v, METRICS_OTHER)) {
 		id = metrics_strset_add(&m->servers, 0, v);
 		if (id > 0)
@@ -172,9 +245,15 @@ uint32_t metrics_server(struct metrics *m, const char *name, int truncated)
 uint32_t metrics_tool(struct metrics *m, uint32_t server, const char *name, int truncated)
 {
 	char buf[METRICS_LABEL_MAX + 1];
-	const char *v = metrics_clean(buf, name, truncated);
+	const char *v;
 	int64_t id;
 
+	if (!truncated && server < m->servers.count) {
+		id = metrics_strset_find(&m->tools, server, name);
+		if (id >= 0)
+			return (uint32_t)id;
+	}
+	v = metrics_clean(buf, name, truncated);
 	if (v && *v && strcmp(v, METRICS_OTHER) && server < m->servers.count) {
 		id = metrics_strset_find(&m->tools, server, v);
 		if (id >= 0)
@@ -235,14 +314,6 @@ static const char *metrics_error_code(struct metrics *m, const struct metrics_ca
 	return buf;
 }
 
-static void metrics_observe(struct metrics *m, int fi, const char *const *vals, double v)
-{
-	struct metrics_series *s = metrics_get(m, fi, vals);
-
-	if (s)
-		metrics_series_observe(s, v < 0 ? 0 : v);
-}
-
 void metrics_call_done(struct metrics *m, const struct metrics_call *c)
 {
 	const char *server = metrics_server_name(m, c->server);
@@ -250,8 +321,17 @@ void metrics_call_done(struct metrics *m, const struct metrics_call *c)
 	uint8_t st = c->status <= METRICS_STATUS_CANCELLED ? c->status : METRICS_STATUS_ERROR;
 	const char *status = metrics_statuses[st];
 
-	metrics_counter_add(m, F_REQUESTS, (const char *const[]){ server, method, status }, 1);
-	metrics_observe(m, F_REQUEST_DURATION, (const char *const[]){ server, method }, c->seconds);
+	uint32_t sk = metrics_server_key(m, c->server), mk = metrics_method_key(c->method);
+	struct metrics_series *s;
+
+	s = metrics_get_ids(m, F_REQUESTS, sk, mk, st,
+			    (const char *const[]){ server, method, status });
+	if (s)
+		s->value += 1;
+	s = metrics_get_ids(m, F_REQUEST_DURATION, sk, mk, 0,
+			    (const char *const[]){ server, method });
+	if (s)
+		metrics_series_observe(s, c->seconds < 0 ? 0 : c->seconds);
 	if (c->status == METRICS_STATUS_ERROR) {
 		char buf[32];
 		const char *code = metrics_error_code(m, c, buf, sizeof(buf));
@@ -261,11 +341,16 @@ void metrics_call_done(struct metrics *m, const struct metrics_call *c)
 	}
 	if (c->method == METRICS_METHOD_TOOLS_CALL) {
 		const char *tool = metrics_tool_name(m, c->tool);
+		uint32_t tk = metrics_tool_key(m, c->tool);
 
-		metrics_counter_add(m, F_TOOL_CALLS, (const char *const[]){ server, tool, status },
-				    1);
-		metrics_observe(m, F_TOOL_DURATION, (const char *const[]){ server, tool },
-				c->seconds);
+		s = metrics_get_ids(m, F_TOOL_CALLS, sk, tk, st,
+				    (const char *const[]){ server, tool, status });
+		if (s)
+			s->value += 1;
+		s = metrics_get_ids(m, F_TOOL_DURATION, sk, tk, 0,
+				    (const char *const[]){ server, tool });
+		if (s)
+			metrics_series_observe(s, c->seconds < 0 ? 0 : c->seconds);
 	}
 	metrics_changed(m);
 }
@@ -274,15 +359,24 @@ void metrics_notification(struct metrics *m, uint32_t server, uint16_t method, i
 {
 	const char *vals[] = { metrics_server_name(m, server), metrics_method_name(method),
 			       metrics_dirs[dir ? 1 : 0] };
+	struct metrics_series *s;
 
-	metrics_counter_add(m, F_NOTIFICATIONS, vals, 1);
+	s = metrics_get_ids(m, F_NOTIFICATIONS, metrics_server_key(m, server),
+			    metrics_method_key(method), dir ? 1 : 0, vals);
+	if (s)
+		s->value += 1;
+	metrics_changed(m);
 }
 
 void metrics_in_flight_add(struct metrics *m, uint32_t server, int delta)
 {
 	const char *vals[] = { metrics_server_name(m, server) };
+	struct metrics_series *s = metrics_get_ids(m, F_IN_FLIGHT, metrics_server_key(m, server), 0,
+						   0, vals);
 
-	metrics_counter_add(m, F_IN_FLIGHT, vals, delta);
+	if (s)
+		s->value += delta;
+	metrics_changed(m);
 }
 
 static const char *metrics_transport_name(int transport)
@@ -293,8 +387,13 @@ static const char *metrics_transport_name(int transport)
 void metrics_sessions_add(struct metrics *m, uint32_t server, int transport, int delta)
 {
 	const char *vals[] = { metrics_server_name(m, server), metrics_transport_name(transport) };
+	uint32_t tk = transport >= 0 && transport < 3 ? (uint32_t)transport : 3;
+	struct metrics_series *s = metrics_get_ids(m, F_SESSIONS, metrics_server_key(m, server), tk,
+						   0, vals);
 
-	metrics_counter_add(m, F_SESSIONS, vals, delta);
+	if (s)
+		s->value += delta;
+	metrics_changed(m);
 }
 
 void metrics_server_retire(struct metrics *m, uint32_t server)
@@ -304,13 +403,13 @@ void metrics_server_retire(struct metrics *m, uint32_t server)
 
 	se = metrics_family_find(&m->fam[F_IN_FLIGHT], (const char *const[]){ name });
 	if (se && se->value == 0)
-		metrics_family_remove(&m->fam[F_IN_FLIGHT], se);
+		metrics_remove(m, F_IN_FLIGHT, se);
 	for (int t = 0; t < 3; t++) {
 		const char *vals[] = { name, metrics_transports[t] };
 
 		se = metrics_family_find(&m->fam[F_SESSIONS], vals);
 		if (se && se->value == 0)
-			metrics_family_remove(&m->fam[F_SESSIONS], se);
+			metrics_remove(m, F_SESSIONS, se);
 	}
 	metrics_changed(m);
 }
@@ -348,7 +447,7 @@ void metrics_server_info_put(struct metrics *m, struct metrics_series *info)
 {
 	if (!info || --info->refs)
 		return;
-	metrics_family_remove(&m->fam[F_SERVER_INFO], info);
+	metrics_remove(m, F_SERVER_INFO, info);
 	metrics_changed(m);
 }
 

@@ -147,12 +147,72 @@ static void http1_head_reset(struct http1_parser *p)
 	p->flags = 0;
 }
 
-/* tchar of RFC 9110 §5.6.2 */
-static int http1_tchar(uint8_t c)
+/* tchar of RFC 9110 §5.6.2; a table because every header name byte asks */
+static const uint8_t http1_tchar_tab[256] = {
+	['a' ... 'z'] = 1, ['A' ... 'Z'] = 1, ['0' ... '9'] = 1,
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
+	['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,
+	['~'] = 1,
+};
+
+static inline int http1_tchar(uint8_t c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return 1;
-	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+	return http1_tchar_tab[c];
+}
+
+/*
+ * n >= 8 bytes at s equal the lower-case name (letters and '-') in any case.
+ * Eight bytes per compare, the last word overlapping: 0x20 is OR-ed into the
+ * letter positions only (bit 0x40 of the name byte tells them from '-'), so
+ * only A-Z fold, and a byte that is no tchar never matches.
+ */
+static int http1_name_ieq(const uint8_t *s, const char *name, size_t n)
+{
+	uint64_t a, b;
+	size_t i = 0;
+
+	for (;;) {
+		if (i + 8 > n)
+			i = n - 8;
+		memcpy(&a, s + i, sizeof(a));
+		memcpy(&b, name + i, sizeof(b));
+		if ((a | (b & 0x4040404040404040ULL) >> 1) != b)
+			return 0;
+		if (i + 8 >= n)
+			return 1;
+		i += 8;
+	}
+}
+
+/* The kept header whose name is the n bytes at s, in any case, or HDR_NONE.
+ * Length and first letter rule out almost every other header. */
+static int http1_hdr_lookup(const uint8_t *s, size_t n)
+{
+	int hdr;
+
+	switch (n) {
+	case 10:
+		hdr = HDR_CONNECTION;
+		break;
+	case 12:
+		hdr = HDR_CONTENT_TYPE;
+		break;
+	case 14:
+		hdr = (s[0] | 0x20) == 'm' ? HDR_SESSION_ID : HDR_CONTENT_LENGTH;
+		break;
+	case 16:
+		hdr = HDR_CONTENT_ENCODING;
+		break;
+	case 17:
+		hdr = HDR_TRANSFER_ENCODING;
+		break;
+	case 20:
+		hdr = HDR_PROTOCOL_VERSION;
+		break;
+	default:
+		return HDR_NONE;
+	}
+	return http1_name_ieq(s, http1_hdr_names[hdr], n) ? hdr : HDR_NONE;
 }
 
 /* status-line = HTTP-version SP status-code SP [ reason-phrase ] (§4) */
@@ -504,13 +564,7 @@ static void http1_header_name_end(struct http1_parser *p)
 	p->hdr = HDR_NONE;
 	if (p->name_len >= sizeof(p->name))
 		return;
-	p->name[p->name_len] = 0;
-	for (size_t i = 1; i < sizeof(http1_hdr_names) / sizeof(http1_hdr_names[0]); i++) {
-		if (!strcmp(p->name, http1_hdr_names[i])) {
-			p->hdr = i;
-			break;
-		}
-	}
+	p->hdr = http1_hdr_lookup((const uint8_t *)p->name, p->name_len);
 	if (p->hdr == HDR_CONTENT_LENGTH) {
 		p->line_len = 0;
 		p->line_trunc = 0;
@@ -588,6 +642,75 @@ static void http1_header_byte(struct http1_parser *p, uint8_t c)
 			p->sub = H_LSTART;
 		return;
 	}
+}
+
+/*
+ * One whole header line [s, nl] at line start, the common case of a head that
+ * arrived in one piece: the same result as http1_header_byte() over each of
+ * its bytes, without the per-byte calls. Returns the bytes consumed, or 0 to
+ * leave a line the fast path does not handle to the byte state machine:
+ * one cut by the end of the buffer, one that would cross HTTP1_HEAD_MAX, an
+ * invalid name (the error must come at the same byte) or obs-fold, a kept
+ * value with a CR inside.
+ */
+static size_t http1_header_line(struct http1_parser *p, const uint8_t *s, const uint8_t *end)
+{
+	const uint8_t *nl = memchr(s, '\n', end - s), *ve, *c, *v;
+	struct http1_value *val;
+	size_t n, len;
+	int hdr;
+
+	if (!nl)
+		return 0;
+	n = nl + 1 - s;
+	if (p->head_bytes + n > HTTP1_HEAD_MAX)
+		return 0;
+	ve = nl > s && nl[-1] == '\r' ? nl - 1 : nl;
+	if (ve == s) {
+		p->head_bytes += n;
+		http1_head_done(p);
+		return n;
+	}
+	c = memchr(s, ':', ve - s);
+	if (!c)
+		return 0;
+	hdr = http1_hdr_lookup(s, c - s);
+	/* a kept name is all tchars; any other must be checked */
+	for (const uint8_t *t = s; hdr == HDR_NONE && t < c; t++)
+		if (!http1_tchar_tab[*t])
+			return 0;
+	v = c + 1;
+	if (hdr != HDR_NONE) {
+		while (v < ve && (*v == ' ' || *v == '\t'))
+			v++;
+		if (memchr(v, '\r', ve - v))
+			return 0;
+	}
+	p->head_bytes += n;
+	p->hdr = HDR_NONE;
+	len = ve - v;
+	if (hdr == HDR_CONTENT_LENGTH) {
+		if (len > sizeof(p->line) - 1) {
+			/* as the byte path, which keeps sizeof(line) - 1 bytes */
+			http1_content_length(p, (const char *)v, 19);
+			return n;
+		}
+		while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+			len--;
+		http1_content_length(p, (const char *)v, len);
+	} else if (hdr != HDR_NONE) {
+		val = http1_hdr_value(p, hdr);
+		val->present = 1;
+		val->truncated = len > sizeof(val->s) - 1;
+		if (val->truncated)
+			len = sizeof(val->s) - 1;
+		while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+			len--;
+		memcpy(val->s, v, len);
+		val->s[len] = 0;
+		val->len = len;
+	}
+	return n;
 }
 
 static void http1_start_line_end(struct http1_parser *p)
@@ -668,6 +791,13 @@ void http1_feed(struct http1_parser *p, const void *data, size_t len)
 			break;
 		}
 		case P_HDR:
+			if (p->sub == H_LSTART) {
+				n = http1_header_line(p, s, end);
+				if (n) {
+					s += n;
+					break;
+				}
+			}
 			s++;
 			if (++p->head_bytes > HTTP1_HEAD_MAX) {
 				http1_fail(p, "http");

@@ -67,26 +67,29 @@ enum { N_START, N_MINUS, N_ZERO, N_INT, N_DOT, N_FRAC, N_E, N_ESIGN, N_EXP };
 
 struct key_map {
 	const char *key;
+	uint8_t len;
 	uint8_t field;
 };
 
+#define KEY(k, f) { k, sizeof(k) - 1, f }
+
 static const struct key_map jsonrpc_keys_msg[] = {
-	{ "id", F_ID }, { "method", F_METHOD }, { "params", F_PARAMS },
-	{ "result", F_RESULT }, { "error", F_ERROR }, { NULL, 0 },
+	KEY("id", F_ID), KEY("method", F_METHOD), KEY("params", F_PARAMS),
+	KEY("result", F_RESULT), KEY("error", F_ERROR), { NULL, 0, 0 },
 };
 static const struct key_map jsonrpc_keys_params[] = {
-	{ "name", F_NAME }, { "uri", F_URI }, { "requestId", F_REQID }, { "task", F_TASK },
-	{ "protocolVersion", F_PV }, { "clientInfo", F_CLIENTINFO }, { NULL, 0 },
+	KEY("name", F_NAME), KEY("uri", F_URI), KEY("requestId", F_REQID), KEY("task", F_TASK),
+	KEY("protocolVersion", F_PV), KEY("clientInfo", F_CLIENTINFO), { NULL, 0, 0 },
 };
 static const struct key_map jsonrpc_keys_info[] = {
-	{ "name", F_PEER_NAME }, { "version", F_PEER_VERSION }, { NULL, 0 },
+	KEY("name", F_PEER_NAME), KEY("version", F_PEER_VERSION), { NULL, 0, 0 },
 };
 static const struct key_map jsonrpc_keys_result[] = {
-	{ "isError", F_ISERROR }, { "task", F_TASK }, { "protocolVersion", F_PV },
-	{ "serverInfo", F_SERVERINFO }, { NULL, 0 },
+	KEY("isError", F_ISERROR), KEY("task", F_TASK), KEY("protocolVersion", F_PV),
+	KEY("serverInfo", F_SERVERINFO), { NULL, 0, 0 },
 };
 static const struct key_map jsonrpc_keys_error[] = {
-	{ "code", F_CODE }, { NULL, 0 },
+	KEY("code", F_CODE), { NULL, 0, 0 },
 };
 
 void jsonrpc_scan_init(struct jsonrpc_scan *sc, jsonrpc_msg_fn fn, void *arg)
@@ -508,9 +511,9 @@ static void jsonrpc_resolve_key(struct jsonrpc_scan *sc)
 	default:
 		return;
 	}
-	sc->key[sc->str_len] = 0;
+	/* most keys are told apart by their length alone */
 	for (; m->key; m++) {
-		if (!strcmp(m->key, sc->key)) {
+		if (m->len == sc->str_len && !memcmp(m->key, sc->key, m->len)) {
 			sc->field = m->field;
 			return;
 		}
@@ -568,6 +571,41 @@ static void jsonrpc_num_end(struct jsonrpc_scan *sc)
 static int jsonrpc_num_can_end(uint8_t ns)
 {
 	return ns == N_ZERO || ns == N_INT || ns == N_FRAC || ns == N_EXP;
+}
+
+#define JSONRPC_ONES 0x0101010101010101ULL
+#define JSONRPC_HIGHS 0x8080808080808080ULL
+
+/* Bytes of v (a little-endian load) that are 0 get their top bit set; the
+ * lowest flagged byte is always a real one (borrows only run upwards). */
+static inline uint64_t jsonrpc_zero_bytes(uint64_t v)
+{
+	return (v - JSONRPC_ONES) & ~v & JSONRPC_HIGHS;
+}
+
+/*
+ * First byte at or after p that ends a run of plain string bytes: '"', '\\'
+ * or a control character (RFC 8259 §7), or end. Eight bytes per step, since
+ * string bytes are most of a message.
+ */
+static inline const uint8_t *jsonrpc_str_span(const uint8_t *p, const uint8_t *end)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (end - p >= 8) {
+		uint64_t v, hit;
+
+		memcpy(&v, p, sizeof(v));
+		hit = jsonrpc_zero_bytes(v ^ ('"' * JSONRPC_ONES)) |
+		      jsonrpc_zero_bytes(v ^ ('\\' * JSONRPC_ONES)) |
+		      ((v - 0x20 * JSONRPC_ONES) & ~v & JSONRPC_HIGHS);
+		if (hit)
+			return p + (__builtin_ctzll(hit) >> 3);
+		p += 8;
+	}
+#endif
+	while (p < end && *p != '"' && *p != '\\' && *p >= 0x20)
+		p++;
+	return p;
 }
 
 int jsonrpc_scan_feed(struct jsonrpc_scan *sc, const void *data, size_t len)
@@ -683,8 +721,7 @@ int jsonrpc_scan_feed(struct jsonrpc_scan *sc, const void *data, size_t len)
 		case ST_STR: {
 			const uint8_t *s = p;
 
-			while (p < end && *p != '"' && *p != '\\' && *p >= 0x20)
-				p++;
+			p = jsonrpc_str_span(p, end);
 			if (p > s && sc->str_kind != SK_SKIP) {
 				jsonrpc_flush_surrogate(sc);
 				jsonrpc_str_put(sc, s, p - s);
@@ -834,8 +871,6 @@ int jsonrpc_scan_feed(struct jsonrpc_scan *sc, const void *data, size_t len)
 				jsonrpc_scalar_end(sc);
 			break;
 		}
-		if (sc->err)
-			return sc->err;
 	}
 	return 0;
 }

@@ -153,6 +153,16 @@ static void sse_line_end(struct sse_parser *p)
 	p->state = L_START;
 }
 
+/* First CR or LF at or after s, or end: a data line is most of an event, so
+ * it is searched with memchr rather than byte by byte. */
+static const uint8_t *sse_line_span(const uint8_t *s, const uint8_t *end)
+{
+	const uint8_t *lf = memchr(s, '\n', end - s), *lim = lf ? lf : end;
+	const uint8_t *cr = memchr(s, '\r', lim - s);
+
+	return cr ? cr : lim;
+}
+
 static void sse_parse(struct sse_parser *p, const uint8_t *s, const uint8_t *end)
 {
 	while (s < end) {
@@ -206,10 +216,8 @@ static void sse_parse(struct sse_parser *p, const uint8_t *s, const uint8_t *end
 			/* fall through */
 		case L_VALUE:
 		case L_SKIPLINE: {
-			const uint8_t *q = s;
+			const uint8_t *q = sse_line_span(s, end);
 
-			while (q < end && *q != '\n' && *q != '\r')
-				q++;
 			if (p->state == L_VALUE && q > s)
 				sse_value(p, s, q - s);
 			s = q;
