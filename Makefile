@@ -20,7 +20,7 @@ TEST_DEPS := iproute2 prometheus curl procps
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
-	  -D_GNU_SOURCE -DMCPWIRE_VERSION='"$(VERSION)"' \
+	  -D_GNU_SOURCE \
 	  -Iuserspace -Ibpf -I$(OUTPUT)
 LIBS := -lbpf -lelf -lz -lmicrohttpd -ljansson -lpthread -lm
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
@@ -50,7 +50,7 @@ BENCH_BINS := $(patsubst selftests/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 TEST_HELPER_SRCS := $(filter-out $(TEST_SRCS),$(wildcard selftests/unit/*.c))
 TEST_HELPER_OBJS := $(patsubst %.c,$(OUTPUT)/obj/%.o,$(TEST_HELPER_SRCS))
 
-.PHONY: all deps test-deps test unit integration demo microbench clean
+.PHONY: all deps test-deps test unit integration demo microbench clean FORCE
 .DELETE_ON_ERROR:
 
 all: $(OUTPUT)/mcpwire
@@ -77,6 +77,13 @@ test-deps:
 $(OUTPUT) $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
+# Rewritten only when the version changes, so a new commit rebuilds exactly
+# the objects that embed it.
+$(OUTPUT)/version.h: FORCE | $(OUTPUT)
+	$(Q)echo '#define MCPWIRE_VERSION "$(VERSION)"' > $@.tmp; \
+	cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+FORCE:
+
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX) | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -85,7 +92,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/obj/%.o: %.c $(SKELS) | $(OUTPUT)
+$(OUTPUT)/obj/%.o: %.c $(SKELS) | $(OUTPUT) $(OUTPUT)/version.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@

@@ -23,6 +23,7 @@
 #include "mcp/mcp.h"
 #include "metrics/metrics.h"
 #include "stream/stream.h"
+#include "version.h"
 
 /* How often the pipeline publishes a metrics snapshot and runs timers. */
 #define MAIN_TICK_MS 100

@@ -17,9 +17,7 @@
 #include "metrics/labels.h"
 #include "metrics/metrics.h"
 
-#ifndef MCPWIRE_VERSION
-#define MCPWIRE_VERSION "unknown"
-#endif
+#include "version.h"
 
 static char *render(struct metrics *m)
 {

@@ -15,9 +15,7 @@
 #include "metrics/metrics.h"
 #include "metrics/registry.h"
 
-#ifndef MCPWIRE_VERSION
-#define MCPWIRE_VERSION "unknown"
-#endif
+#include "version.h"
 
 enum {
 	F_REQUESTS,
