@@ -8,6 +8,14 @@
 //   node check.mjs --record rec.json --metrics-url http://127.0.0.1:P/metrics
 //        [--server-name NAME] [--server-version V] [--prom-url http://127.0.0.1:Q]
 //        [--settle-seconds S] [--save FILE]
+//        [--phase after --absent-server NAME]
+//
+// --phase after: mcpwire was started while the client was paused (client.mjs
+// --pause-file), so it never saw the session's initialize. The truth is then
+// the record's "after" part alone, under the fallback server_name (--server-name
+// "<ip>:<port>"); nothing from before the pause may be counted, no series may
+// carry the name from the unseen initialize (--absent-server), and the session,
+// never seen starting, is not in mcp_sessions_active (0, never negative).
 //
 // The metric contract is design.md "Metric contract". Every comparison is
 // exact: a series the client did not cause is as much a failure as a missing one.
@@ -25,6 +33,8 @@ const { values: opt } = parseArgs({
 		'prom-url': { type: 'string' },
 		'settle-seconds': { type: 'string', default: '10' },
 		save: { type: 'string' },
+		phase: { type: 'string' },
+		'absent-server': { type: 'string' },
 	},
 });
 if (!opt.record || !opt['metrics-url']) {
@@ -34,6 +44,13 @@ if (!opt.record || !opt['metrics-url']) {
 
 const rec = JSON.parse(readFileSync(opt.record, 'utf8'));
 const S = opt['server-name'] ?? rec.server_info?.name;
+// JOINED: judge the part of the record after the pause (see the header).
+const JOINED = opt.phase !== undefined;
+if (JOINED && (opt.phase !== 'after' || !rec.phases?.after || !opt['server-name'])) {
+	console.error('check.mjs: --phase after needs a record with phases (client.mjs --pause-file) and --server-name');
+	process.exit(2);
+}
+const T = JOINED ? rec.phases.after : rec; // the counts to equal
 const SETTLE_MS = Number(opt['settle-seconds']) * 1000;
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, Infinity];
 const CONTRACT_TYPES = {
@@ -71,24 +88,24 @@ async function fetchText(url, timeoutMs = 5000) {
 const nz = (m) => new Map([...m].filter(([, v]) => v !== 0));
 const expRequests = new Map();
 const expReqTotal = new Map();
-for (const [method, c] of Object.entries(rec.requests ?? {}))
+for (const [method, c] of Object.entries(T.requests ?? {}))
 	for (const st of ['ok', 'error', 'cancelled']) {
 		expRequests.set(JSON.stringify([method, st]), c[st] ?? 0);
 		expReqTotal.set(JSON.stringify([method]), (expReqTotal.get(JSON.stringify([method])) ?? 0) + (c[st] ?? 0));
 	}
 const expTools = new Map();
 const expToolTotal = new Map();
-for (const [tool, c] of Object.entries(rec.tools ?? {}))
+for (const [tool, c] of Object.entries(T.tools ?? {}))
 	for (const st of ['ok', 'error', 'cancelled']) {
 		expTools.set(JSON.stringify([tool, st]), c[st] ?? 0);
 		expToolTotal.set(JSON.stringify([tool]), (expToolTotal.get(JSON.stringify([tool])) ?? 0) + (c[st] ?? 0));
 	}
 const expErrors = new Map();
-for (const [method, codes] of Object.entries(rec.error_codes ?? {}))
+for (const [method, codes] of Object.entries(T.error_codes ?? {}))
 	for (const [code, n] of Object.entries(codes)) expErrors.set(JSON.stringify([method, code]), n);
 const expNotif = new Map();
-for (const [m, n] of Object.entries(rec.notifications?.sent ?? {})) expNotif.set(JSON.stringify([m, 'client_to_server']), n);
-for (const [m, n] of Object.entries(rec.notifications?.received ?? {})) expNotif.set(JSON.stringify([m, 'server_to_client']), n);
+for (const [m, n] of Object.entries(T.notifications?.sent ?? {})) expNotif.set(JSON.stringify([m, 'client_to_server']), n);
+for (const [m, n] of Object.entries(T.notifications?.received ?? {})) expNotif.set(JSON.stringify([m, 'server_to_client']), n);
 
 // Compares two Map<key, number> (zeros = absent); returns diagnostics or [].
 function diffMaps(label, expected, observed) {
@@ -152,27 +169,54 @@ result(parsed.problems.length === 0, 'exposition format parses strictly', parsed
 	}
 	result(bad.length === 0, 'contract metrics have their contract TYPE', bad);
 }
-result(
-	rec.server_info?.name === S,
-	`client saw serverInfo.name "${S}"`,
-	[`client record: ${JSON.stringify(rec.server_info)}`],
-);
+if (!JOINED)
+	result(
+		rec.server_info?.name === S,
+		`client saw serverInfo.name "${S}"`,
+		[`client record: ${JSON.stringify(rec.server_info)}`],
+	);
+else {
+	// The premise: the session was initialized before the pause, nothing was
+	// pending across it, and the client resumed.
+	const b = rec.phases.before;
+	result(
+		rec.server_info?.name === opt['absent-server'] && b.requests?.initialize?.ok === 1 &&
+			rec.pause?.state === 'resumed' && rec.pause?.pending_at_pause === 0,
+		`client initialized "${rec.server_info?.name}" before the pause, resumed with nothing pending`,
+		[`serverInfo ${JSON.stringify(rec.server_info)}; pause ${JSON.stringify(rec.pause)}`,
+			`before-pause requests ${JSON.stringify(b.requests)}`],
+	);
+}
 
+const PART = JOINED ? "the after-pause part of the client's record" : "the client's record";
 let d = diffMaps('(method,status)', expRequests, sumBy(parsed, 'mcp_requests_total', ['method', 'status'], onlyS));
-result(d.length === 0, `mcp_requests_total{server_name="${S}"} by (method,status) equals the client's record`, d);
+result(d.length === 0, `mcp_requests_total{server_name="${S}"} by (method,status) equals ${PART}`, d);
+
+if (JOINED) {
+	// Nothing from before the pause, under any server_name.
+	const total = (reqs) => Object.values(reqs ?? {}).reduce((a, c) => a + c.ok + c.error + c.cancelled, 0);
+	const after = total(T.requests);
+	const before = total(rec.phases.before.requests);
+	const all = [...sumBy(parsed, 'mcp_requests_total', []).values()].reduce((a, v) => a + v, 0);
+	const byMethod = sumBy(parsed, 'mcp_requests_total', ['server_name', 'method']);
+	result(all === after, `nothing from before the pause is counted: all mcp_requests_total sum to ${after} (after), not up to ${after + before} (whole session)`, [
+		`observed ${all}: ${JSON.stringify(Object.fromEntries(byMethod))}`,
+		`before the pause the client sent ${JSON.stringify(rec.phases.before.requests)}`,
+	]);
+}
 
 d = diffMaps('(tool_name,status)', expTools, sumBy(parsed, 'mcp_tool_calls_total', ['tool_name', 'status'], onlyS));
-result(d.length === 0, `mcp_tool_calls_total{server_name="${S}"} by (tool_name,status) equals the client's record`, d);
+result(d.length === 0, `mcp_tool_calls_total{server_name="${S}"} by (tool_name,status) equals ${PART}`, d);
 
 {
 	const obs = sumBy(parsed, 'mcp_request_errors_total', ['method', 'error_code'], onlyS);
-	const tErr = rec.error_codes?.['tools/call']?.tool_error ?? 0;
+	const tErr = T.error_codes?.['tools/call']?.tool_error ?? 0;
 	const oErr = obs.get(JSON.stringify(['tools/call', 'tool_error'])) ?? 0;
 	result(oErr === tErr, `mcp_request_errors_total{method="tools/call",error_code="tool_error"} = ${tErr}`, [
 		`expected ${tErr}, observed ${oErr}`,
 	]);
 	d = diffMaps('(method,error_code)', expErrors, obs);
-	result(d.length === 0, 'mcp_request_errors_total by (method,error_code) equals the client\'s record', d);
+	result(d.length === 0, `mcp_request_errors_total by (method,error_code) equals ${PART}`, d);
 }
 
 d = diffMaps('(method)', expReqTotal, sumBy(parsed, 'mcp_request_duration_seconds_count', ['method'], onlyS));
@@ -197,16 +241,20 @@ for (const h of ['mcp_request_duration_seconds', 'mcp_tool_call_duration_seconds
 {
 	const obs = sumBy(parsed, 'mcp_notifications_total', ['method', 'direction'], onlyS);
 	const k = JSON.stringify(['notifications/initialized', 'client_to_server']);
-	const sessions = rec.requests?.initialize?.ok ?? 0;
-	result(sessions > 0 && obs.get(k) === sessions,
-		`mcp_notifications_total{method="notifications/initialized",direction="client_to_server"} = ${sessions} (one per session)`, [
-		`observed ${obs.get(k) ?? 'absent'}`,
-	]);
+	const sessions = T.requests?.initialize?.ok ?? 0;
+	if (!JOINED)
+		result(sessions > 0 && obs.get(k) === sessions,
+			`mcp_notifications_total{method="notifications/initialized",direction="client_to_server"} = ${sessions} (one per session)`, [
+			`observed ${obs.get(k) ?? 'absent'}`,
+		]);
 	d = diffMaps('(method,direction)', expNotif, obs);
-	result(d.length === 0, 'mcp_notifications_total by (method,direction) equals the client\'s record', d);
+	result(d.length === 0, `mcp_notifications_total by (method,direction) equals ${PART}`, d);
 }
 
-{
+if (JOINED) {
+	const si = parsed.samples.filter((s) => s.name === 'mcp_server_info');
+	console.log(`# note: mcp_server_info (no initialize result seen): ${si.map((s) => `${JSON.stringify(s.labels)} ${s.value}`).join('; ') || 'absent'}`);
+} else {
 	const si = parsed.samples.filter((s) => s.name === 'mcp_server_info' && s.labels.server_name === S);
 	const wantV = opt['server-version'] ?? rec.server_info?.version;
 	const diag = si.map((s) => `observed ${JSON.stringify(s.labels)} ${s.value}`);
@@ -233,7 +281,17 @@ for (const h of ['mcp_request_duration_seconds', 'mcp_tool_call_duration_seconds
 		`observed ${f.map((s) => s.value).join(',') || 'absent'}`,
 	]);
 }
-{
+if (JOINED) {
+	// The session was never seen starting (its initialize was before mcpwire
+	// started), so it never entered mcp_sessions_active; its DELETE must not
+	// take anything out of it either.
+	const f = parsed.samples.filter((s) => s.name === 'mcp_sessions_active');
+	const bad = f.filter((s) => s.value !== 0);
+	result(bad.length === 0,
+		'mcp_sessions_active = 0 for every series: the session never seen starting is not counted, its DELETE makes nothing negative', [
+		`observed ${f.map((s) => `${JSON.stringify(s.labels)} ${s.value}`).join('; ') || 'absent'}`,
+	]);
+} else {
 	const f = parsed.samples.filter((s) => s.name === 'mcp_sessions_active' && s.labels.server_name === S);
 	const sum = f.reduce((a, s) => a + s.value, 0);
 	result(sum === 0, `mcp_sessions_active{server_name="${S}"} = 0 after DELETE of all ${rec.sessions} session(s)`, [
@@ -254,6 +312,16 @@ for (const h of ['mcp_request_duration_seconds', 'mcp_tool_call_duration_seconds
 		if (s.name.startsWith('mcp_') && 'server_name' in s.labels && s.labels.server_name !== S)
 			others.set(`${s.labels.server_name} (${s.name})`, true);
 	result(others.size === 0, `no server_name other than "${S}" (scrapes of /metrics are not MCP)`, [...others.keys()].slice(0, 20));
+}
+if (opt['absent-server'] !== undefined) {
+	const A = opt['absent-server'];
+	const hits = parsed.samples.filter((s) => s.labels.server_name === A).map((s) => `${s.name}${JSON.stringify(s.labels)} ${s.value}`);
+	result(hits.length === 0, `no series with server_name="${A}" (its initialize was not seen)`, hits.slice(0, 20));
+}
+if (JOINED) {
+	// For diagnosis: every non-zero mcpwire_* counter of this fresh daemon.
+	const own = parsed.samples.filter((s) => s.name.startsWith('mcpwire_') && s.name !== 'mcpwire_build_info' && s.value !== 0);
+	for (const s of own) console.log(`# note: ${s.name}${JSON.stringify(s.labels)} ${s.value}`);
 }
 {
 	const pe = parsed.samples.filter((s) => s.name === 'mcpwire_parse_errors_total' && s.value !== 0);

@@ -10,6 +10,7 @@
 //   node client.mjs --url http://10.x.y.z:3001/mcp --record out.json
 //        [--mix basic|full] [--repeat N] [--delay-ms MS] [--max-seconds S]
 //        [--timeout-ms MS] [--quiet]
+//        [--pause-file PATH [--pause-timeout S] [--hold-file PATH2]]
 //
 // One iteration = one session: initialize (connect), tools/list, tools/call
 // (echo x5, get-sum x3, get-tiny-image x2, get-env x1, one unknown tool),
@@ -23,8 +24,22 @@
 // object -> error), by an HTTP failure of the POST that carried it (error), or
 // by the client's own notifications/cancelled (cancelled). That is exactly the
 // contract of mcp_requests_total (design.md, "Metric contract").
+//
+// --pause-file PATH (one iteration only) splits the session in two, for the
+// test of mcpwire joining connections that are already open: after connect()
+// (initialize, notifications/initialized, and the SDK's standalone GET SSE
+// stream), tools/list and the first PAUSE_AFTER_CALLS echo calls, the client
+// writes its record, creates PATH.ready and waits (at most --pause-timeout S,
+// default 30) until PATH exists; then it runs the rest of the mix on the same
+// transport, so the same keep-alive connections and the GET stream carry it.
+// The record then also has "phases": {"before": …, "after": …}, each with the
+// same fields as the totals (requests, error_codes, tools, notifications,
+// server_requests, http); a request belongs to the phase it was sent in (none
+// is pending at the pause: "pause.pending_at_pause"). --hold-file PATH2 stops
+// once more after the mix and before DELETE (PATH2.ready, then wait for
+// PATH2, at most 10 s), so connections can be inspected while still open.
 
-import { writeFileSync, renameSync } from 'node:fs';
+import { writeFileSync, renameSync, existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -39,6 +54,9 @@ const { values: opt } = parseArgs({
 		'max-seconds': { type: 'string', default: '60' },
 		'timeout-ms': { type: 'string', default: '10000' },
 		quiet: { type: 'boolean', default: false },
+		'pause-file': { type: 'string' },
+		'pause-timeout': { type: 'string', default: '30' },
+		'hold-file': { type: 'string' },
 	},
 });
 
@@ -58,6 +76,14 @@ for (const [k, v] of Object.entries({ REPEAT, DELAY_MS, MAX_SECONDS, TIMEOUT_MS 
 // Hard bounds: this is a test client, never an unbounded load generator.
 if (REPEAT < 1 || REPEAT > 100000) die('--repeat must be 1..100000');
 if (MAX_SECONDS < 1 || MAX_SECONDS > 7200) die('--max-seconds must be 1..7200');
+const PAUSE_FILE = opt['pause-file'];
+const PAUSE_TIMEOUT = Number(opt['pause-timeout']);
+const HOLD_FILE = opt['hold-file'];
+if (PAUSE_FILE !== undefined && REPEAT !== 1) die('--pause-file needs --repeat 1');
+if (HOLD_FILE !== undefined && PAUSE_FILE === undefined) die('--hold-file needs --pause-file');
+if (!(PAUSE_TIMEOUT >= 1 && PAUSE_TIMEOUT <= 30)) die('--pause-timeout must be 1..30');
+// With --pause-file: echo calls made before the pause (of TOOL_MIX's 5).
+const PAUSE_AFTER_CALLS = 2;
 
 // The per-tool call counts of one iteration. Tools that need no client
 // capability (no sampling, elicitation or roots), checked with tools/list
@@ -79,6 +105,16 @@ const watchdog = setTimeout(() => {
 	finish(3);
 }, MAX_SECONDS * 1000 + 15000);
 watchdog.unref();
+
+// The per-phase part of the record (the totals have the same fields).
+const newCounts = () => ({
+	requests: {},
+	error_codes: {},
+	tools: {},
+	notifications: { sent: {}, received: {} },
+	server_requests: {},
+	http: { delete: 0 },
+});
 
 const record = {
 	url: opt.url,
@@ -103,6 +139,16 @@ const record = {
 	close_noise: 0,
 	elapsed_seconds: 0,
 };
+// With --pause-file: the phase being recorded ("before", then "after"), the
+// per-phase counts, and when and how the pause happened.
+let phase = null;
+if (PAUSE_FILE !== undefined) {
+	phase = 'before';
+	record.phases = { before: newCounts(), after: newCounts() };
+	record.pause = { file: PAUSE_FILE, state: 'not reached', pending_at_pause: null, waited_ms: null };
+}
+// The count objects an event is added to: the totals, and its phase's.
+const targets = (ph) => (ph ? [record, record.phases[ph]] : [record]);
 
 const bump = (obj, key, field) => {
 	obj[key] ??= field === undefined ? 0 : { ok: 0, error: 0, cancelled: 0 };
@@ -137,17 +183,19 @@ function finish(code) {
 
 // Wraps one transport so every JSON-RPC message in or out is seen once.
 function instrument(transport) {
-	const pending = new Map(); // id -> {method, tool}
+	const pending = new Map(); // id -> {method, tool, phase}
 	const settle = (id, status, code) => {
 		const p = pending.get(id);
 		if (!p) return;
 		pending.delete(id);
-		bump(record.requests, p.method, status);
-		if (status === 'error') {
-			record.error_codes[p.method] ??= {};
-			bump(record.error_codes[p.method], code);
+		for (const t of targets(p.phase)) {
+			bump(t.requests, p.method, status);
+			if (status === 'error') {
+				t.error_codes[p.method] ??= {};
+				bump(t.error_codes[p.method], code);
+			}
+			if (p.tool !== undefined) bump(t.tools, p.tool, status);
 		}
-		if (p.tool !== undefined) bump(record.tools, p.tool, status);
 	};
 
 	const send = transport.send.bind(transport);
@@ -157,9 +205,10 @@ function instrument(transport) {
 			pending.set(msg.id, {
 				method: msg.method,
 				tool: msg.method === 'tools/call' ? msg.params?.name : undefined,
+				phase,
 			});
 		else if (msg.method !== undefined) {
-			bump(record.notifications.sent, msg.method);
+			for (const t of targets(phase)) bump(t.notifications.sent, msg.method);
 			if (msg.method === 'notifications/cancelled') settle(msg.params?.requestId, 'cancelled');
 		}
 		try {
@@ -178,8 +227,9 @@ function instrument(transport) {
 		get: () => inner,
 		set: (fn) => {
 			inner = fn && ((msg, extra) => {
-				if (msg.method !== undefined && msg.id !== undefined) bump(record.server_requests, msg.method);
-				else if (msg.method !== undefined) bump(record.notifications.received, msg.method);
+				if (msg.method !== undefined && msg.id !== undefined)
+					for (const t of targets(phase)) bump(t.server_requests, msg.method);
+				else if (msg.method !== undefined) for (const t of targets(phase)) bump(t.notifications.received, msg.method);
 				else if ('error' in msg) settle(msg.id, 'error', String(msg.error?.code));
 				else if ('result' in msg)
 					msg.result?.isError === true ? settle(msg.id, 'error', 'tool_error') : settle(msg.id, 'ok');
@@ -191,6 +241,34 @@ function instrument(transport) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Creates FILE.ready, then waits (polling every 20 ms, at most timeoutS) until
+// FILE exists. Returns the milliseconds waited, or -1 on timeout.
+async function stopAt(file, timeoutS) {
+	const t0 = Date.now();
+	writeFileSync(`${file}.ready`, `${process.pid}\n`);
+	while (!existsSync(file)) {
+		if (Date.now() - t0 > timeoutS * 1000 || stopping) return -1;
+		await sleep(20);
+	}
+	return Date.now() - t0;
+}
+
+// The pause of --pause-file: everything sent so far has been answered (the
+// calls are awaited one by one), so no request straddles it.
+async function pause(pending) {
+	record.pause.pending_at_pause = pending.size;
+	record.pause.state = 'paused';
+	record.pause.paused_at = new Date().toISOString();
+	writeRecord();
+	const waited = await stopAt(PAUSE_FILE, PAUSE_TIMEOUT);
+	phase = 'after';
+	record.pause.waited_ms = waited;
+	record.pause.resumed_at = new Date().toISOString();
+	record.pause.state = waited < 0 ? 'timed out' : 'resumed';
+	if (waited < 0) record.errors.push(`pause: ${PAUSE_FILE} did not appear within ${PAUSE_TIMEOUT} s`);
+	if (pending.size) record.errors.push(`pause: ${pending.size} request(s) pending at the pause`);
+}
 
 async function iteration(n) {
 	const transport = new StreamableHTTPClientTransport(new URL(opt.url));
@@ -218,8 +296,12 @@ async function iteration(n) {
 		for (const [name] of TOOL_MIX)
 			if (!names.has(name)) throw new Error(`server has no tool ${name}`);
 
+		let calls = 0;
 		for (const [name, count, args] of TOOL_MIX)
-			for (let i = 0; i < count; i++) await client.callTool({ name, arguments: args(i) }, undefined, ro);
+			for (let i = 0; i < count; i++) {
+				if (phase === 'before' && calls++ === PAUSE_AFTER_CALLS) await pause(pending);
+				await client.callTool({ name, arguments: args(i) }, undefined, ro);
+			}
 		// ts-v1 McpServer answers an unknown tool with isError:true (mcp-wire.md §3).
 		const r = await client.callTool({ name: UNKNOWN_TOOL, arguments: {} }, undefined, ro);
 		if (r.isError !== true) record.errors.push(`${UNKNOWN_TOOL} did not return isError`);
@@ -252,9 +334,13 @@ async function iteration(n) {
 				clearTimeout(t);
 			}
 		}
+		if (HOLD_FILE !== undefined) {
+			record.hold = { file: HOLD_FILE, waited_ms: await stopAt(HOLD_FILE, 10) };
+			if (record.hold.waited_ms < 0) record.errors.push(`hold: ${HOLD_FILE} did not appear within 10 s`);
+		}
 		closing = true;
 		await transport.terminateSession();
-		record.http.delete++;
+		for (const t of targets(phase)) t.http.delete++;
 	} catch (e) {
 		record.errors.push(`iteration ${n}: ${e?.message ?? e}`);
 	} finally {

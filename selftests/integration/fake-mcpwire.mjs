@@ -3,10 +3,14 @@
 //
 // A stand-in for build/mcpwire, for testing the harness itself, never mcpwire:
 // it serves /healthz and a /metrics that renders the metric contract straight
-// from the newest client record (/tmp/mcpwire-*/record.json), so
+// from the newest client record (/tmp/mcpwire-*/record.json or
+// record-joined.json; of a joined record, the part after the pause under the
+// fallback server_name "<ip>:<port>", as a daemon started at the pause would), so
 //   MCPWIRE=selftests/integration/fake-mcpwire.mjs selftests/integration/run.sh
 // must pass, and with FAKE_BREAK=1 (one echo call too many) must fail with a
-// readable diff. It sees no traffic at all.
+// readable diff; FAKE_BREAK=whole (the joined scenario counted from the
+// session's start, as if the part before the pause had been seen) must fail
+// its "joined:" checks. It sees no traffic at all.
 //
 //   fake-mcpwire.mjs --listen 127.0.0.1:PORT
 
@@ -19,15 +23,19 @@ const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 
 const esc = (v) => String(v).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 const L = (o) => '{' + Object.entries(o).map(([k, v]) => `${k}="${esc(v)}"`).join(',') + '}';
 
+// run.sh names its work directory in MCPWIRE_SELFTEST_WORK; without it, any
+// /tmp/mcpwire-* (a kept directory of an older run may then be the newest).
 function newestRecord() {
 	let best = null;
-	for (const d of readdirSync('/tmp')) {
-		if (!d.startsWith('mcpwire-')) continue;
-		const f = `/tmp/${d}/record.json`;
-		try {
-			const t = statSync(f).mtimeMs;
-			if (!best || t > best.t) best = { f, t };
-		} catch {}
+	const dirs = process.env.MCPWIRE_SELFTEST_WORK
+		? [process.env.MCPWIRE_SELFTEST_WORK]
+		: readdirSync('/tmp').filter((d) => d.startsWith('mcpwire-')).map((d) => `/tmp/${d}`);
+	for (const d of dirs) {
+		for (const f of [`${d}/record.json`, `${d}/record-joined.json`])
+			try {
+				const t = statSync(f).mtimeMs;
+				if (!best || t > best.t) best = { f, t };
+			} catch {}
 	}
 	try {
 		return best ? JSON.parse(readFileSync(best.f, 'utf8')) : null;
@@ -37,9 +45,15 @@ function newestRecord() {
 }
 
 function render() {
-	const rec = newestRecord();
-	if (rec && process.env.FAKE_BREAK) rec.tools.echo.ok += 1;
-	const S = rec?.server_info?.name;
+	let rec = newestRecord();
+	let S = rec?.server_info?.name;
+	if (rec?.phases) {
+		// joined mid-session: only the part after the pause, no initialize
+		// seen; FAKE_BREAK=whole counts the whole session instead
+		S = new URL(rec.url).host;
+		if (process.env.FAKE_BREAK !== 'whole') rec = { ...rec.phases.after, server_info: null };
+	}
+	if (rec && process.env.FAKE_BREAK && process.env.FAKE_BREAK !== 'whole') rec.tools.echo.ok += 1;
 	const tot = (c) => c.ok + c.error + (c.cancelled ?? 0);
 	let o = '';
 	const fam = (name, type, help) => (o += `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`);
@@ -69,7 +83,7 @@ function render() {
 	hist('mcp_request_duration_seconds', 'method', Object.entries(rec?.requests ?? {}).map(([m, c]) => [m, tot(c)]));
 	hist('mcp_tool_call_duration_seconds', 'tool_name', Object.entries(rec?.tools ?? {}).map(([m, c]) => [m, tot(c)]));
 	fam('mcp_server_info', 'gauge', 'Server info.');
-	if (rec)
+	if (rec?.server_info)
 		o += `mcp_server_info${L({ server_name: S, server_version: rec.server_info.version, protocol_version: rec.protocol_version, transport: 'streamable_http' })} 1\n`;
 	fam('mcp_sessions_active', 'gauge', 'Sessions.');
 	if (rec) o += `mcp_sessions_active${L({ server_name: S, transport: 'streamable_http' })} 0\n`;
@@ -92,7 +106,7 @@ const srv = http
 		res.statusCode = 404;
 		res.end();
 	})
-	.listen(port, host);
+	.listen(port, host, () => process.stderr.write(`fake-mcpwire: capturing nothing; metrics on http://${listen}/metrics\n`));
 for (const sig of ['SIGTERM', 'SIGINT'])
 	process.on(sig, () => {
 		srv.close();

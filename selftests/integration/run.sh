@@ -11,6 +11,11 @@
 # exactly (check.mjs). Prints TAP, ends with "N passed, N failed", exits non-zero
 # on any failure. docs/testing.md explains each test and how to read failures.
 #
+# A second scenario ("joined:") then starts a fresh mcpwire while a client,
+# paused mid-session (client.mjs --pause-file), holds its connections open: the
+# part of the session after the pause must be counted exactly, under the
+# fallback server_name "<ip>:<port>", and nothing from before it.
+#
 # Environment:
 #   MCPWIRE=path      the daemon under test (default: build/mcpwire)
 #   MCPWIRE_ARGS=...  extra arguments, word-split; {bridge} becomes the
@@ -55,15 +60,16 @@ tap_not_ok() { # NAME [DIAG...]
 	echo "not ok $T_N - $name"
 	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
 }
-# tap_feed FILE: numbers the "ok - " / "not ok - " lines of a helper's output.
+# tap_feed FILE [PREFIX]: numbers the "ok - " / "not ok - " lines of a helper's
+# output, putting PREFIX before each test name.
 tap_feed() {
-	local line
+	local line p=${2:-}
 	while IFS= read -r line; do
 		case $line in
-		"ok - "*) tap_ok "${line#ok - }" ;;
-		"not ok - "*) tap_not_ok "${line#not ok - }" ;;
-		"ok "[0-9]*" - "*) tap_ok "${line#ok * - }" ;;
-		"not ok "[0-9]*" - "*) tap_not_ok "${line#not ok * - }" ;;
+		"ok - "*) tap_ok "$p${line#ok - }" ;;
+		"not ok - "*) tap_not_ok "$p${line#not ok - }" ;;
+		"ok "[0-9]*" - "*) tap_ok "$p${line#ok * - }" ;;
+		"not ok "[0-9]*" - "*) tap_not_ok "$p${line#not ok * - }" ;;
 		1..*) ;;
 		*) echo "$line" ;;
 		esac
@@ -74,7 +80,7 @@ WORK=""
 dump_logs() {
 	local f
 	[ -n "$WORK" ] || return 0
-	for f in mcpwire.log server.log prometheus/prometheus.log client.err; do
+	for f in mcpwire.log server.log prometheus/prometheus.log client.err mcpwire-joined.log client-joined.err; do
 		[ -s "$WORK/$f" ] || continue
 		echo "----- $f (last 150 lines) -----" >&2
 		tail -n 150 "$WORK/$f" >&2
@@ -156,24 +162,39 @@ else
 fi
 
 # 4. mcpwire
-MCPWIRE_PORT=$(free_port)
-MCPWIRE_URL="http://127.0.0.1:$MCPWIRE_PORT"
 MCPWIRE_ARGS=${MCPWIRE_ARGS:-}
-# shellcheck disable=SC2086 # word-split on purpose
-"$MCPWIRE" --listen "127.0.0.1:$MCPWIRE_PORT" ${MCPWIRE_ARGS//\{bridge\}/$NETNS_BRIDGE} >"$WORK/mcpwire.log" 2>&1 </dev/null &
-MCPWIRE_PID=$!
-# shellcheck disable=SC2016 # expanded at exit, when the pid is known
+MCPWIRE_PID=""
 # shellcheck disable=SC2016 # expanded at exit, when the pid is known
 mcpw_on_exit 'stop_pid "$MCPWIRE_PID" 5'
-healthz_or_dead() { http_ok "$MCPWIRE_URL/healthz" || ! alive "$MCPWIRE_PID"; }
-wait_for 30 "mcpwire /healthz" healthz_or_dead
-if alive "$MCPWIRE_PID" && http_ok "$MCPWIRE_URL/healthz"; then
-	tap_ok "mcpwire --listen 127.0.0.1:$MCPWIRE_PORT answers /healthz (pid $MCPWIRE_PID)"
-else
-	alive "$MCPWIRE_PID" || { wait "$MCPWIRE_PID"; MCPWIRE_RC=$?; }
-	bail "mcpwire answers /healthz within 30 s" "mcpwire $(alive "$MCPWIRE_PID" && echo 'still running' || echo "exited with ${MCPWIRE_RC:-?}")" \
-		"$(tail -n 30 "$WORK/mcpwire.log")"
-fi
+# start_mcpwire LOG: starts the daemon on a free port; sets MCPWIRE_PID,
+# MCPWIRE_PORT, MCPWIRE_URL. Ready means /healthz answers AND the log says
+# "capturing": mcpwire binds its HTTP port before it attaches its programs, so
+# /healthz alone answers ~0.15 s before anything is captured.
+start_mcpwire() {
+	local log=$1
+	MCPWIRE_PORT=$(free_port)
+	MCPWIRE_URL="http://127.0.0.1:$MCPWIRE_PORT"
+	# shellcheck disable=SC2086 # word-split on purpose
+	# (MCPWIRE_SELFTEST_WORK is for fake-mcpwire.mjs; mcpwire ignores it)
+	MCPWIRE_SELFTEST_WORK=$WORK "$MCPWIRE" --listen "127.0.0.1:$MCPWIRE_PORT" ${MCPWIRE_ARGS//\{bridge\}/$NETNS_BRIDGE} >"$log" 2>&1 </dev/null &
+	MCPWIRE_PID=$!
+}
+mcpwire_ready() { grep -q capturing "$1" && http_ok "$MCPWIRE_URL/healthz"; }
+ready_or_dead() { mcpwire_ready "$1" || ! alive "$MCPWIRE_PID"; }
+# wait_mcpwire LOG NAME: a TAP line; bails when it is not ready within 30 s.
+wait_mcpwire() {
+	local log=$1 name=$2 i rc=""
+	for ((i = 0; i < 600; i++)); do ready_or_dead "$log" && break; sleep 0.05; done
+	if alive "$MCPWIRE_PID" && mcpwire_ready "$log"; then
+		tap_ok "$name --listen 127.0.0.1:$MCPWIRE_PORT answers /healthz and is capturing (pid $MCPWIRE_PID)"
+	else
+		alive "$MCPWIRE_PID" || { wait "$MCPWIRE_PID"; rc=$?; }
+		bail "$name answers /healthz and is capturing within 30 s" "mcpwire $(alive "$MCPWIRE_PID" && echo 'still running' || echo "exited with ${rc:-?}")" \
+			"$(tail -n 30 "$log")"
+	fi
+}
+start_mcpwire "$WORK/mcpwire.log"
+wait_mcpwire "$WORK/mcpwire.log" mcpwire
 
 # 5. Prometheus
 PROM_PORT=$(free_port)
@@ -229,22 +250,142 @@ if [ "$rc" != 0 ] && [ "$T_FAIL" = "$before_fail" ]; then
 fi
 
 # 10. the daemon survived and stops cleanly
-if alive "$MCPWIRE_PID"; then
-	tap_ok "mcpwire still running after the test traffic"
-	kill -TERM "$MCPWIRE_PID"
-	for ((i = 0; i < 50; i++)); do alive "$MCPWIRE_PID" || break; sleep 0.1; done
+# stop_mcpwire PREFIX: TAP lines "PREFIXmcpwire still running …", "… exits 0 on SIGTERM".
+stop_mcpwire() {
+	local p=$1 i rc
 	if alive "$MCPWIRE_PID"; then
-		tap_not_ok "mcpwire exits within 5 s of SIGTERM" "still running; killing it"
-		kill -KILL "$MCPWIRE_PID"
-		wait "$MCPWIRE_PID" 2>/dev/null
+		tap_ok "${p}mcpwire still running after the test traffic"
+		kill -TERM "$MCPWIRE_PID"
+		for ((i = 0; i < 50; i++)); do alive "$MCPWIRE_PID" || break; sleep 0.1; done
+		if alive "$MCPWIRE_PID"; then
+			tap_not_ok "${p}mcpwire exits within 5 s of SIGTERM" "still running; killing it"
+			kill -KILL "$MCPWIRE_PID"
+			wait "$MCPWIRE_PID" 2>/dev/null
+		else
+			wait "$MCPWIRE_PID"
+			rc=$?
+			if [ "$rc" = 0 ]; then tap_ok "${p}mcpwire exits 0 on SIGTERM"; else tap_not_ok "${p}mcpwire exits 0 on SIGTERM" "exit status $rc"; fi
+		fi
 	else
 		wait "$MCPWIRE_PID"
-		rc=$?
-		if [ "$rc" = 0 ]; then tap_ok "mcpwire exits 0 on SIGTERM"; else tap_not_ok "mcpwire exits 0 on SIGTERM" "exit status $rc"; fi
+		tap_not_ok "${p}mcpwire still running after the test traffic" "it exited with status $?"
 	fi
+	MCPWIRE_PID=""
+}
+stop_mcpwire ""
+
+# ------------------------------------------- scenario 2: connections already open
+#
+# The same server and network, a fresh mcpwire. A client connects, initializes
+# and makes a few calls while no mcpwire runs, then pauses with its keep-alive
+# connection and its standalone GET SSE stream open; mcpwire starts; the client
+# resumes on the same transport. mcpwire must pick the open connections up on
+# their next syscall and count exactly the part after the pause, under the
+# fallback server_name (it never saw this session's initialize).
+
+J_PAUSE=$WORK/joined.pause
+J_HOLD=$WORK/joined.hold
+J_NAME="$SERVER_IP:$SERVER_PORT"
+
+# ss_conns FILE: the client container's established TCP connections to the
+# server, one line each: LOCAL PEER FD BYTES_SENT BYTES_RECEIVED (tcp_info).
+ss_conns() {
+	netns_exec client ss -HtnpiO state established "( dport = :$SERVER_PORT )" >"$1.raw" 2>&1
+	awk '{ fd = "?"; bs = "?"; br = "?"
+		if (match($0, /fd=[0-9]+/)) fd = substr($0, RSTART + 3, RLENGTH - 3)
+		if (match($0, /bytes_sent:[0-9]+/)) bs = substr($0, RSTART + 11, RLENGTH - 11)
+		if (match($0, /bytes_received:[0-9]+/)) br = substr($0, RSTART + 15, RLENGTH - 15)
+		print $3, $4, fd, bs, br }' "$1.raw" >"$1"
+}
+# file_or_dead FILE PID: FILE exists, or PID is gone.
+file_or_dead() { [ -e "$1" ] || ! alive "$2"; }
+# wait_file SECONDS FILE PID: polls every 50 ms (the client's keep-alive
+# connections close after ~4 s idle, so this wait must be short, not 0.2 s steps).
+wait_file() {
+	local i
+	for ((i = 0; i < $1 * 20; i++)); do file_or_dead "$2" "$3" && break; sleep 0.05; done
+	[ -e "$2" ]
+}
+
+time_left || bail "joined: time left for the second scenario" "run.sh ran out of its ${RUN_TIMEOUT:-170}s budget"
+
+# 11. the client, up to its pause, with no mcpwire running
+alive "${MCPWIRE_PID:-}" && bail "joined: no mcpwire runs before the client pauses" "pid $MCPWIRE_PID"
+ip netns exec "${NETNS_NS[client]}" timeout 60 node "$INTEG_DIR/client.mjs" --url "http://$SERVER_IP:$SERVER_PORT/mcp" \
+	--record "$WORK/record-joined.json" --mix full --repeat 1 --max-seconds 40 \
+	--pause-file "$J_PAUSE" --pause-timeout 30 --hold-file "$J_HOLD" --quiet \
+	>"$WORK/client-joined.out" 2>"$WORK/client-joined.err" </dev/null &
+J_CLIENT_PID=$!
+mcpw_on_exit "stop_pid $J_CLIENT_PID 3"
+if wait_file 20 "$J_PAUSE.ready" "$J_CLIENT_PID"; then
+	ss_conns "$WORK/ss.pause"
+	tap_ok "joined: client paused after initialize, tools/list and 2 calls; $(wc -l <"$WORK/ss.pause") TCP connection(s) to $J_NAME open, no mcpwire running"
 else
-	wait "$MCPWIRE_PID"
-	tap_not_ok "mcpwire still running after the test traffic" "it exited with status $?"
+	bail "joined: client pauses within 20 s" "$(cat "$WORK/client-joined.err")" "$(cat "$WORK/record-joined.json" 2>/dev/null)"
 fi
+
+# 12. a fresh mcpwire, started while the client is paused
+start_mcpwire "$WORK/mcpwire-joined.log"
+wait_mcpwire "$WORK/mcpwire-joined.log" "joined: fresh mcpwire"
+touch "$J_PAUSE"
+
+# 13. the client resumes, finishes the mix, holds before DELETE for a look at
+# its connections, then DELETEs the session and exits
+if wait_file 30 "$J_HOLD.ready" "$J_CLIENT_PID"; then ss_conns "$WORK/ss.after"; else : >"$WORK/ss.after"; fi
+touch "$J_HOLD"
+for ((i = 0; i < 300; i++)); do alive "$J_CLIENT_PID" || break; sleep 0.1; done
+wait "$J_CLIENT_PID"
+rc=$?
+if [ "$rc" = 0 ] && [ -s "$WORK/record-joined.json" ]; then
+	tap_ok "joined: client.mjs (full mix after the pause) resumed on the same transport, then DELETEd its session"
+	node -e 'const r=require(process.argv[1]); const b=r.phases.before, a=r.phases.after;
+		console.log("# record before the pause (not for mcpwire): requests " + JSON.stringify(b.requests) + " notifications " + JSON.stringify(b.notifications));
+		console.log("# record after the pause (the truth): requests " + JSON.stringify(a.requests));
+		console.log("# record after the pause: tools " + JSON.stringify(a.tools));
+		console.log("# record after the pause: notifications " + JSON.stringify(a.notifications) + " http " + JSON.stringify(a.http));
+		console.log("# pause: " + JSON.stringify(r.pause))' "$WORK/record-joined.json"
+else
+	bail "joined: client.mjs resumed and finished cleanly" "exit status $rc" "$(cat "$WORK/client-joined.err")" \
+		"$(cat "$WORK/record-joined.json" 2>/dev/null)"
+fi
+
+# 14. the premise: a TCP connection opened before mcpwire started carried
+# requests after it (same 4-tuple, more bytes sent than at the pause)
+awk -v srv="$J_NAME" '
+	NR == FNR { seen[$1] = 1; fd[$1] = $3; bs[$1] = $4; br[$1] = $5; next }
+	{ now[$1] = 1
+	  if (!($1 in seen)) { printf "# ss: %s -> %s fd=%s opened after the pause: sent %s B, received %s B\n", $1, srv, $3, $4, $5; next }
+	  d = $4 - bs[$1]
+	  printf "# ss: %s -> %s fd=%s open at the pause (sent %s B, received %s B), still open after the mix: sent %s B (+%d), received %s B (+%d)%s\n",
+		$1, srv, $3, bs[$1], br[$1], $4, d, $5, $5 - br[$1],
+		(d > 0 ? " -> reused after mcpwire started" : ($5 > br[$1] ? " -> only received after the pause" : \
+		" -> idle after the pause, no bytes either way (as the standalone GET SSE stream is when the server has nothing to send)"))
+	  if (d > 0) reused++ }
+	END { for (k in seen) if (!(k in now)) printf "# ss: %s -> %s fd=%s open at the pause, closed before the mix ended\n", k, srv, fd[k]
+	      print "reused " reused + 0 }' "$WORK/ss.pause" "$WORK/ss.after" >"$WORK/ss.diag"
+J_REUSED=$(awk '$1 == "reused" {print $2}' "$WORK/ss.diag")
+if [ "${J_REUSED:-0}" -gt 0 ]; then
+	tap_ok "joined: $J_REUSED TCP connection(s) open before mcpwire started carried requests after it (ss -tnpi in ${NETNS_NS[client]})"
+	grep '^# ' "$WORK/ss.diag"
+else
+	tap_not_ok "joined: a TCP connection open before mcpwire started carried requests after it (ss -tnpi in ${NETNS_NS[client]})" \
+		"no connection of the pause was reused: the test then proves only new connections" \
+		"$(grep '^# ' "$WORK/ss.diag" | sed 's/^# //')" "at the pause:" "$(cat "$WORK/ss.pause.raw")" "after the mix:" "$(cat "$WORK/ss.after.raw")"
+fi
+
+# 15. compare with the part after the pause (mcpwire's 1 s dedup window first)
+sleep 2
+node "$INTEG_DIR/check.mjs" --record "$WORK/record-joined.json" --metrics-url "$MCPWIRE_URL/metrics" \
+	--phase after --server-name "$J_NAME" --absent-server "$SERVER_NAME" \
+	--settle-seconds 8 --save "$WORK/metrics.joined" >"$WORK/check-joined.out" 2>&1
+rc=$?
+before_fail=$T_FAIL
+tap_feed "$WORK/check-joined.out" "joined: "
+if [ "$rc" != 0 ] && [ "$T_FAIL" = "$before_fail" ]; then
+	tap_not_ok "joined: check.mjs ran" "exit status $rc without a failed check:" "$(tail -n 20 "$WORK/check-joined.out")"
+fi
+
+# 16. the second daemon survived and stops cleanly
+stop_mcpwire "joined: "
 
 finish
