@@ -258,6 +258,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
+	http_server_set_ready(http, 1);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);

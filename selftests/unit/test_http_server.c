@@ -143,6 +143,12 @@ static void test_healthz_404_405(void **state)
 	struct fixture *f = *state;
 	char *res;
 
+	/* bound but not capturing yet: not healthy */
+	res = http_get(f, "GET", "/healthz");
+	assert_int_equal(status_of(res), 503);
+	assert_string_equal(body_of(res), "starting\n");
+	free(res);
+	http_server_set_ready(f->h, 1);
 	res = http_get(f, "GET", "/healthz");
 	assert_int_equal(status_of(res), 200);
 	assert_string_equal(body_of(res), "ok\n");
@@ -212,6 +218,7 @@ static void test_ipv6_and_wildcard(void **state)
 		/* a build box without IPv6 loopback */
 		print_message("skipping IPv6: %s\n", err);
 	} else {
+		http_server_set_ready(h, 1);
 		res = http_raw(AF_INET6, "::1", http_server_port(h),
 			       "GET /healthz HTTP/1.0\r\n\r\n");
 		assert_int_equal(status_of(res), 200);
@@ -221,6 +228,7 @@ static void test_ipv6_and_wildcard(void **state)
 	/* ":0" listens on every interface, IPv4 included */
 	h = http_server_start(":0", f->m, err, sizeof(err));
 	assert_non_null(h);
+	http_server_set_ready(h, 1);
 	res = http_raw(AF_INET, "127.0.0.1", http_server_port(h), "GET /healthz HTTP/1.0\r\n\r\n");
 	assert_string_equal(body_of(res), "ok\n");
 	free(res);

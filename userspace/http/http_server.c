@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -40,6 +41,7 @@ struct http_server {
 	struct metrics *m;
 	int fd;
 	uint16_t port;
+	atomic_int ready; /* http_server_set_ready(): the pipeline is capturing */
 };
 
 static MHD_RESULT http_server_reply(struct MHD_Connection *conn, unsigned int status,
@@ -98,8 +100,12 @@ static MHD_RESULT http_server_handler(void *cls, struct MHD_Connection *conn, co
 					 "method not allowed\n", "GET, HEAD");
 	if (!strcmp(url, "/metrics"))
 		return http_server_metrics(h, conn);
-	if (!strcmp(url, "/healthz"))
+	if (!strcmp(url, "/healthz")) {
+		if (!atomic_load(&h->ready))
+			return http_server_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+						 "starting\n", NULL);
 		return http_server_reply(conn, MHD_HTTP_OK, "ok\n", NULL);
+	}
 	return http_server_reply(conn, MHD_HTTP_NOT_FOUND, "not found\n", NULL);
 }
 
@@ -270,6 +276,11 @@ struct http_server *http_server_start(const char *listen_addr, struct metrics *m
 		return NULL;
 	}
 	return h;
+}
+
+void http_server_set_ready(struct http_server *h, int ready)
+{
+	atomic_store(&h->ready, ready);
 }
 
 uint16_t http_server_port(const struct http_server *h)

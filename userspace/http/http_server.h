@@ -6,7 +6,10 @@
  *   GET /metrics   the last published metrics snapshot, text exposition
  *                  format 0.0.4, "Content-Type: text/plain; version=0.0.4;
  *                  charset=utf-8"
- *   GET /healthz   200 "ok\n"
+ *   GET /healthz   200 "ok\n" once http_server_set_ready(h, 1), 503 "starting\n"
+ *                  before: the socket is bound before the BPF programs are
+ *                  attached (a port in use must fail first), and a probe or a
+ *                  test must not take a bound port for a capturing daemon
  *   anything else  404; methods other than GET and HEAD get 405
  * The server threads only read snapshots (metrics_snapshot_get()), never the
  * pipeline's live tables.
@@ -35,6 +38,8 @@ struct http_server;
  */
 struct http_server *http_server_start(const char *listen_addr, struct metrics *m, char *err,
 				      size_t errlen);
+/* Marks the daemon ready (or not) for /healthz; any thread. */
+void http_server_set_ready(struct http_server *h, int ready);
 /* The port actually bound, host byte order. */
 uint16_t http_server_port(const struct http_server *h);
 /* Stops the thread, closes the socket, frees h (NULL is allowed). */
