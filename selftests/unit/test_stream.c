@@ -98,6 +98,17 @@ static void v4mapped(uint8_t a[16], uint8_t b0, uint8_t b1, uint8_t b2, uint8_t 
 	a[12] = b0, a[13] = b1, a[14] = b2, a[15] = b3;
 }
 
+/* A server's accepted socket 10.0.0.1:3001 talking to 10.0.0.2:rport. */
+static struct stream_conn_info server_info(uint16_t rport)
+{
+	struct stream_conn_info info = { .role = MW_ROLE_SERVER, .family = MW_FAM_TCP4,
+					 .lport = 3001, .rport = rport };
+
+	v4(info.laddr, 10, 0, 0, 1);
+	v4(info.raddr, 10, 0, 0, 2);
+	return info;
+}
+
 /* The client's IPv4 socket and the dual-stack server's v4-mapped IPv6 socket
  * of one connection share a flow; the server endpoint reads as IPv4. */
 static void test_flow_joins_both_sockets(void **state)
@@ -176,14 +187,11 @@ static void test_overlap_trimmed_and_splits(void **state)
 	struct proto_sink sink;
 	struct stream_table *st = new_table(&s, &sink, 16);
 	struct stream_key k = { .tgid = 1, .fd = 3, .gen = 1 };
-	struct stream_conn_info info = { .role = MW_ROLE_SERVER, .family = MW_FAM_TCP4,
-					 .lport = 3001, .rport = 5000 };
+	struct stream_conn_info info = server_info(5000);
 	struct stream_stats stats;
 	char req[1024];
 	size_t qn = build_request(req, sizeof(req));
 
-	v4(info.laddr, 10, 0, 0, 1);
-	v4(info.raddr, 10, 0, 0, 2);
 	stream_open(st, &k, &info, 1);
 	/* 0..20, then 10..qn (10 bytes overlap), then all again */
 	stream_data(st, &k, STREAM_RECV, 0, (const uint8_t *)req, 20, 0, 2);
@@ -206,15 +214,12 @@ static void test_gap_counted_and_resync(void **state)
 	struct proto_sink sink;
 	struct stream_table *st = new_table(&s, &sink, 16);
 	struct stream_key k = { .tgid = 1, .fd = 3, .gen = 1 };
-	struct stream_conn_info info = { .role = MW_ROLE_SERVER, .family = MW_FAM_TCP4,
-					 .lport = 3001, .rport = 5000 };
+	struct stream_conn_info info = server_info(5000);
 	struct stream_stats stats;
 	char req[1024];
 	size_t qn = build_request(req, sizeof(req));
 	size_t body = qn - strlen(REQ_BODY);
 
-	v4(info.laddr, 10, 0, 0, 1);
-	v4(info.raddr, 10, 0, 0, 2);
 	stream_open(st, &k, &info, 1);
 	/* first request loses 5 bytes in its body */
 	stream_data(st, &k, STREAM_RECV, 0, (const uint8_t *)req, body + 10, 0, 2);
@@ -239,14 +244,11 @@ static void test_generation_replaces_socket(void **state)
 	struct proto_sink sink;
 	struct stream_table *st = new_table(&s, &sink, 16);
 	struct stream_key k1 = { .tgid = 1, .fd = 3, .gen = 1 }, k2 = { .tgid = 1, .fd = 3, .gen = 2 };
-	struct stream_conn_info info = { .role = MW_ROLE_SERVER, .family = MW_FAM_TCP4,
-					 .lport = 3001, .rport = 5000 };
+	struct stream_conn_info info = server_info(5000);
 	struct stream_stats stats;
 	char req[1024];
 	size_t qn = build_request(req, sizeof(req));
 
-	v4(info.laddr, 10, 0, 0, 1);
-	v4(info.raddr, 10, 0, 0, 2);
 	stream_open(st, &k1, &info, 1);
 	stream_data(st, &k1, STREAM_RECV, 0, (const uint8_t *)req, qn / 2, 0, 2);
 	/* data for gen 2 without an open: the old socket is closed implicitly */
@@ -268,15 +270,12 @@ static void test_eviction_is_lru_and_counted(void **state)
 	struct seen s;
 	struct proto_sink sink;
 	struct stream_table *st = new_table(&s, &sink, 2);
-	struct stream_conn_info info = { .role = MW_ROLE_SERVER, .family = MW_FAM_TCP4,
-					 .lport = 3001, .rport = 5000 };
+	struct stream_conn_info info = server_info(5000);
 	struct stream_key k[3] = { { 1, 3, 1 }, { 1, 4, 2 }, { 1, 5, 3 } };
 	struct stream_stats stats;
 	char req[1024];
 	size_t qn = build_request(req, sizeof(req));
 
-	v4(info.laddr, 10, 0, 0, 1);
-	v4(info.raddr, 10, 0, 0, 2);
 	stream_open(st, &k[0], &info, 1);
 	info.rport = 5001;
 	stream_open(st, &k[1], &info, 1);
