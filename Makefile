@@ -142,3 +142,79 @@ clean:
 
 -include $(shell find $(OUTPUT)/obj -name '*.d' 2>/dev/null)
 .SECONDARY:
+
+# --- Fuzzing (docs/fuzzing.md) ---
+# libFuzzer targets for the HTTP, SSE and JSON-RPC parsers and the whole
+# pipeline, built with clang under ASan and UBSan. The userspace objects are
+# compiled again with the same sanitizers and coverage into their own folder,
+# so the normal build never links instrumented code.
+FUZZ_DEPS := clang libclang-rt-14-dev zlib1g-dev
+FUZZ_CC ?= clang-14
+FUZZ_SECONDS ?= 60
+FUZZ_OUT := $(OUTPUT)/fuzz
+FUZZ_TARGETS := http1 sse jsonrpc pipeline
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) -std=gnu11 -Wall -Wextra -Werror \
+	-Wno-unused-parameter -Wshadow -D_GNU_SOURCE -Iuserspace -Ibpf -I$(OUTPUT)
+FUZZ_LIB_SRCS := $(sort $(wildcard userspace/stream/*.c userspace/proto/*.c userspace/mcp/*.c \
+	userspace/metrics/*.c userspace/calllog/*.c))
+FUZZ_LIBS := -lz -ljansson -lm -lpthread
+FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(FUZZ_LIB_SRCS))
+FUZZ_BINS := $(patsubst %,$(FUZZ_OUT)/fuzz_%,$(FUZZ_TARGETS))
+# Per unit: a slow input is a bug too (a loop per gap byte, a gzip bomb).
+FUZZ_FLAGS ?= -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1
+
+.PHONY: fuzz fuzz-deps fuzz-build
+
+fuzz-deps:
+	$(Q)$(MAKE) --no-print-directory deps DEPS_EXTRA="$(FUZZ_DEPS)"
+
+$(FUZZ_OUT)/obj/%.o: %.c | $(OUTPUT)/version.h
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_OUT)/fuzz_%: selftests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS) $(wildcard selftests/fuzz/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB_OBJS) $(FUZZ_LIBS) -o $@
+
+# The seed generator runs the real parsers over the captures; no coverage.
+$(FUZZ_OUT)/mkseeds: selftests/fuzz/mkseeds.c selftests/unit/captures.c \
+		$(wildcard selftests/fuzz/*.h) $(wildcard userspace/proto/*.[ch]) | $(OUTPUT)/version.h
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) selftests/fuzz/mkseeds.c selftests/unit/captures.c \
+		userspace/proto/http1.c userspace/proto/sse.c -lz -o $@
+
+fuzz-build: $(FUZZ_BINS) $(FUZZ_OUT)/mkseeds
+
+# Each target runs FUZZ_SECONDS from the seeds (regenerated from the captures),
+# the regression inputs of selftests/fixtures/fuzz/ and what earlier runs kept
+# in $(FUZZ_OUT)/corpus/. Crash files land in $(FUZZ_OUT)/; any crash fails.
+fuzz:
+	$(Q)$(MAKE) --no-print-directory fuzz-deps
+	$(Q)$(MAKE) --no-print-directory fuzz-build
+	$(Q)rm -rf $(FUZZ_OUT)/seeds && \
+		MCPWIRE_CAPTURES=$(CURDIR)/selftests/fixtures/wire-captures \
+		$(FUZZ_OUT)/mkseeds $(FUZZ_OUT)/seeds
+	$(Q)fail=0; summary=""; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_OUT)/corpus/$$t $(FUZZ_OUT)/seeds/$$t; \
+		dirs="$(FUZZ_OUT)/corpus/$$t $(FUZZ_OUT)/seeds/$$t"; \
+		[ -d selftests/fixtures/fuzz/$$t ] && dirs="$$dirs selftests/fixtures/fuzz/$$t"; \
+		dict=""; [ -f selftests/fuzz/$$t.dict ] && dict="-dict=selftests/fuzz/$$t.dict"; \
+		printf '  %-8s %s (%ss)\n' FUZZ fuzz_$$t $(FUZZ_SECONDS); \
+		$(FUZZ_OUT)/fuzz_$$t $(FUZZ_FLAGS) $$dict -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=$(FUZZ_OUT)/$$t- $$dirs > $(FUZZ_OUT)/$$t.log 2>&1; \
+		rc=$$?; \
+		execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $(FUZZ_OUT)/$$t.log | tail -1); \
+		rate=$$(sed -n 's/^stat::average_exec_per_sec: *//p' $(FUZZ_OUT)/$$t.log | tail -1); \
+		cov=$$(grep -o 'cov: [0-9]*' $(FUZZ_OUT)/$$t.log | tail -1 | cut -d' ' -f2); \
+		if [ $$rc -eq 0 ]; then res=ok; else res="FAIL (rc $$rc, see $(FUZZ_OUT)/$$t.log)"; fail=1; fi; \
+		summary="$$summary$$(printf '  %-10s %10s execs %7s exec/s  cov %6s  %s' \
+			$$t "$${execs:-?}" "$${rate:-?}" "$${cov:-?}" "$$res")\n"; \
+	done; \
+	printf '\nfuzz summary (%ss per target):\n%b' $(FUZZ_SECONDS) "$$summary"; \
+	ls $(FUZZ_OUT)/*-crash-* $(FUZZ_OUT)/*-leak-* $(FUZZ_OUT)/*-timeout-* $(FUZZ_OUT)/*-oom-* 2>/dev/null | sed 's/^/  artifact  /'; \
+	exit $$fail
+
+-include $(shell find $(FUZZ_OUT)/obj -name '*.d' 2>/dev/null)
