@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * First-bytes classifier: decides from the first bytes of a TCP connection
- * whether it may carry MCP (HTTP/1.x or bare JSON-RPC) and is worth copying.
+ * whether it may carry MCP (HTTP/1.x, bare JSON-RPC, or the body of an SSE
+ * response already under way when mcpwire started) and is worth copying.
  *
  * Plain C with no includes and no BPF helpers, so the very same code runs in
  * mcpwire.bpf.c (on bytes the probe copied from the syscall buffer) and in
@@ -28,6 +29,7 @@ enum mw_class {
 	MW_CLASS_HTTP_RESP = 2, /* "HTTP/1." status line */
 	MW_CLASS_JSON = 3,	/* '{' or '[' after optional whitespace */
 	MW_CLASS_MAYBE = 4,	/* too few bytes, but a prefix of one of the above */
+	MW_CLASS_SSE = 5,	/* an SSE response body met mid-stream (see below) */
 };
 
 /* Result of matching buf[0, len) against token tok[0, toklen). */
@@ -55,6 +57,115 @@ MW_UNROLL
 static inline int mw_classify_is_space(unsigned char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static inline int mw_classify_is_hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+/* Hex digits of a chunk size: 8 is 4 GiB, more is some other hex text. */
+#define MW_CHUNK_HEX_MAX 8
+
+/*
+ * In BPF the SSE check is a global function, which the verifier checks on its
+ * own (once per program) instead of once per path through each of the ~20
+ * exit programs it is called from: inlined, it cost 0.7M verified
+ * instructions and seconds of load time; global, about 14k per program and
+ * 0.65 s in all (tracepoint programs on kernel 6.18). Its buffer is then a
+ * pointer to a sized struct, which the probe's zeroed stack array is.
+ */
+struct mw_classify_buf {
+	unsigned char b[MW_CLASSIFY_LEN];
+};
+
+#ifdef __bpf__
+#define MW_CLASSIFY_SSE __attribute__((noinline))
+#else
+#define MW_CLASSIFY_SSE static inline
+#endif
+
+/* An SSE field (WHATWG §9.2.6) as the MCP SDKs start events and comments
+ * with. bare: the first bytes of a close-delimited body, where a comment must
+ * be ": " (ts-v1 ": keepalive", sse-starlette ": ping"), since a lone ':'
+ * starts every IRC line; after a chunk-size line any ':' will do. */
+static inline int mw_classify_sse_field(const unsigned char *buf, unsigned int len, int bare)
+{
+	static const char toks[5][7] = { "event:", "data:", "id:", "retry:", ": " };
+	static const unsigned char toklens[5] = { 6, 5, 3, 6, 2 };
+	int maybe = 0;
+	unsigned int i;
+
+MW_UNROLL
+	for (i = 0; i < 5; i++) {
+		int r = mw_classify_token(buf, len, toks[i], i == 4 && !bare ? 1 : toklens[i]);
+
+		if (r == MW_TOK_YES)
+			return MW_TOK_YES;
+		if (r == MW_TOK_PREFIX)
+			maybe = 1;
+	}
+	return maybe ? MW_TOK_PREFIX : MW_TOK_NO;
+}
+
+/*
+ * The body of a text/event-stream response joined mid-stream (a connection
+ * open before mcpwire started: Streamable HTTP's GET stream or a POST's SSE
+ * answer, the legacy GET /sse stream). Servers write one event per HTTP chunk
+ * (mcp-wire.md §5), so a write or a read starts with a chunk-size line: hex
+ * digits, an optional extension (BWS ";" ...), CRLF, then an SSE field; a
+ * close-delimited body starts with the field itself.
+ *
+ * Returns MW_CLASS_SSE, MW_CLASS_MAYBE when the bytes end while still
+ * matching (the first iovec of Node's writev is just "6d\r\n"), or
+ * MW_CLASS_NOT_MCP. Only byte 0 is looked at: a first read that starts inside
+ * a chunk is not searched for the next chunk-size line (docs/capture.md).
+ * The loop leaves at the CR, so the field is matched at an offset the
+ * verifier knows.
+ */
+MW_CLASSIFY_SSE int mw_classify_sse(const struct mw_classify_buf *cb, unsigned int len)
+{
+	const unsigned char *buf;
+	unsigned int i, st = 0; /* 0 hex digits, 1 BWS after them, 2 extension */
+	int r;
+
+	if (!cb) /* the verifier's view of a global function's pointer */
+		return MW_CLASS_NOT_MCP;
+	buf = cb->b;
+	if (len > MW_CLASSIFY_LEN)
+		len = MW_CLASSIFY_LEN;
+	r = mw_classify_sse_field(buf, len, 1);
+	if (r != MW_TOK_NO)
+		return r == MW_TOK_YES ? MW_CLASS_SSE : MW_CLASS_MAYBE;
+
+MW_UNROLL
+	for (i = 0; i < MW_CLASSIFY_LEN; i++) {
+		unsigned char c;
+
+		if (i >= len)
+			return MW_CLASS_MAYBE; /* still inside the chunk-size line */
+		c = buf[i];
+		if (c == '\r' && i > 0)
+			break;
+		if (st == 0 && mw_classify_is_hex(c)) {
+			/* digits only so far: i of them */
+			if (i >= MW_CHUNK_HEX_MAX)
+				return MW_CLASS_NOT_MCP;
+		} else if (i > 0 && st < 2 && (c == ' ' || c == '\t')) {
+			st = 1;
+		} else if (i > 0 && st < 2 && c == ';') {
+			st = 2;
+		} else if (st != 2 || c < 0x20 || c == 0x7f) {
+			/* chunk-ext is tokens and quoted strings: no CTLs */
+			return MW_CLASS_NOT_MCP;
+		}
+	}
+	if (i + 2 >= MW_CLASSIFY_LEN || i + 1 >= len)
+		return MW_CLASS_MAYBE; /* the LF or the field is past the bytes */
+	if (buf[i + 1] != '\n')
+		return MW_CLASS_NOT_MCP;
+	r = mw_classify_sse_field(buf + i + 2, len - i - 2, 0);
+	return r == MW_TOK_YES ? MW_CLASS_SSE : r == MW_TOK_PREFIX ? MW_CLASS_MAYBE : MW_CLASS_NOT_MCP;
 }
 
 /*
@@ -97,7 +208,11 @@ MW_UNROLL
 		if (!mw_classify_is_space(buf[i]))
 			break;
 	}
-	return maybe ? MW_CLASS_MAYBE : MW_CLASS_NOT_MCP;
+	if (maybe)
+		return MW_CLASS_MAYBE;
+	/* buf is the probe's MW_CLASSIFY_LEN-byte array; no more than len
+	 * bytes are read */
+	return mw_classify_sse((const struct mw_classify_buf *)buf, len);
 }
 
 #endif /* MCPWIRE_CLASSIFY_H */

@@ -28,9 +28,9 @@
 /* State of one fd in `fdinfo`. Everything but CANDIDATE and MCP returns after
  * the one lookup. */
 enum mw_fd_state {
-	MW_FD_SKIP = 1,	     /* not a kind we trace (file, pipe and unix for now, UDP) */
-	MW_FD_CANDIDATE = 2, /* TCP socket, no data seen yet */
-	MW_FD_MCP = 3,	     /* first bytes looked like HTTP/1.x or JSON */
+	MW_FD_SKIP = 1,	     /* not a kind we trace (file, UDP, pipe/unix beyond fd 1) */
+	MW_FD_CANDIDATE = 2, /* TCP socket or stdio fd, no data seen yet */
+	MW_FD_MCP = 3,	     /* first bytes looked like HTTP/1.x or JSON (stdio: JSON-RPC) */
 	MW_FD_NOT_MCP = 4,   /* first bytes ruled MCP out */
 };
 
@@ -71,5 +71,82 @@ struct mw_args {
 	__u32 kind;   /* enum mw_args_kind */
 	__u32 dir;    /* enum mw_dir */
 };
+
+/*
+ * First-bytes check for the stdio transport (pipes and unix socketpairs on a
+ * process's fd 0/1), stricter than classify.h's because pipes are everywhere
+ * and most carry text: a JSON-RPC message is an object (or, 2025-03-26 only,
+ * a batch of objects) whose first key is one the SDKs write first:
+ * ts-v1 "method"/"result"/"error" (then "jsonrpc" and "id" last), python
+ * "jsonrpc", others "id" or "params" (mcp-wire.md §1). So
+ *   ws* [ '[' ws* ] '{' ws* '"' key '"'
+ * with key one of those six. That rules out the JSON a shell pipeline carries
+ * from curl or jq ({"status":…, {"name":…) at the cost of 16 bytes.
+ *
+ * Plain C on the bytes the probe copied, shared with the unit test
+ * (selftests/unit/test_stdio.c); the loop has a constant bound and indexes
+ * with the loop counter only, which the verifier checks once per unrolled
+ * step. Returns enum mw_class (classify.h): MW_CLASS_JSON, MW_CLASS_MAYBE
+ * when the bytes ran out while still matching, MW_CLASS_NOT_MCP.
+ */
+#define MW_STDIO_CLASSIFY_LEN 16
+
+static inline int mw_classify_stdio(const unsigned char *b, unsigned int n)
+{
+	/* keys packed big-endian into a u64, as the loop collects them */
+	const unsigned long long k_jsonrpc = 0x6a736f6e727063ULL, k_method = 0x6d6574686f64ULL,
+				 k_result = 0x726573756c74ULL, k_params = 0x706172616d73ULL,
+				 k_error = 0x6572726f72ULL, k_id = 0x6964ULL;
+	enum { ST_START, ST_BATCH, ST_OBJ, ST_KEY };
+	unsigned long long key = 0;
+	unsigned int i, st = ST_START, klen = 0;
+
+	if (n > MW_STDIO_CLASSIFY_LEN)
+		n = MW_STDIO_CLASSIFY_LEN;
+#ifdef __clang__
+#pragma unroll
+#endif
+	for (i = 0; i < MW_STDIO_CLASSIFY_LEN; i++) {
+		unsigned char c;
+		int ws;
+
+		if (i >= n)
+			return 4; /* MW_CLASS_MAYBE */
+		c = b[i];
+		ws = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+		switch (st) {
+		case ST_START:
+			if (c == '{')
+				st = ST_OBJ;
+			else if (c == '[')
+				st = ST_BATCH;
+			else if (!ws)
+				return 0; /* MW_CLASS_NOT_MCP */
+			break;
+		case ST_BATCH:
+			if (c == '{')
+				st = ST_OBJ;
+			else if (!ws)
+				return 0;
+			break;
+		case ST_OBJ:
+			if (c == '"')
+				st = ST_KEY;
+			else if (!ws)
+				return 0;
+			break;
+		default: /* ST_KEY */
+			if (c == '"')
+				return key == k_jsonrpc || key == k_method || key == k_result ||
+				       key == k_params || key == k_error || key == k_id ?
+					       3 /* MW_CLASS_JSON */ : 0;
+			if (++klen > 7)
+				return 0;
+			key = key << 8 | c;
+			break;
+		}
+	}
+	return 0;
+}
 
 #endif /* MCPWIRE_BPF_H */

@@ -78,7 +78,13 @@ struct mw_open_event {
 	__u16 lport;  /* local port, host byte order */
 	__u16 rport;  /* remote port, host byte order */
 	__u32 netns;  /* network namespace inode of the socket */
-	__u8 laddr[16]; /* IPv4 in the first 4 bytes, network byte order */
+	/* TCP: IPv4 in the first 4 bytes, network byte order. MW_FAM_PIPE: the
+	 * pipe's inode number (__u64, host order) in the first 8 bytes of both,
+	 * MW_FAM_UNIX: this socket's inode number in laddr and its peer's in
+	 * raddr; so the two ends of one pipe or socketpair carry the same
+	 * unordered pair. Pipes and unix sockets are traced only on fd 0 (reads)
+	 * and fd 1 (writes): the stdio server's end. */
+	__u8 laddr[16];
 	__u8 raddr[16];
 	char comm[MW_COMM_LEN];
 };

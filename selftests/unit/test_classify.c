@@ -2,7 +2,8 @@
 /*
  * The in-kernel first-bytes classifier (bpf/classify.h), compiled as plain C:
  * every verdict the BPF program can reach, and the property the probe relies
- * on — a prefix of an accepted start is never ruled out.
+ * on — a prefix of an accepted start is never ruled out — including the body
+ * of an SSE response met mid-stream.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -96,6 +97,76 @@ static void test_len_clamped(void **state)
 	assert_int_equal(mw_classify((const unsigned char *)buf, sizeof(buf)), MW_CLASS_NOT_MCP);
 }
 
+/* An SSE response body joined mid-stream: a chunk-size line and a field, or
+ * a close-delimited body's first field. */
+static void test_sse_body(void **state)
+{
+	static const char *const yes[] = {
+		"6d\r\nevent: message\nid: 1\ndata: {}\n\n\r\n",
+		"d\r\n: keepalive\n\n\r\n",
+		"822\r\nevent: message\n",
+		"31\r\nid: 9fc4\ndata: \n\n\r\n",
+		"1f\r\ndata: {\"jsonrpc\":\"2.0\"}",
+		"1F\r\nretry: 1000\n\n",
+		"4f;x=y\r\nevent:",
+		"4f ;x\r\ndata:",
+		"event: message\ndata: {}",
+		"data: {\"jsonrpc\":\"2.0\"}",
+		"id: 5\n",
+		"retry: 3000\n",
+		": ping - 2025-01-01\r\n",
+		": keepalive\n\n",
+	};
+	static const char *const no[] = {
+		"+OK\r\n",			/* Redis, POP3 */
+		"-ERR unknown\r\n",
+		"220 smtp.example.com ESMTP\r\n", /* hex digits, then SP and text */
+		"250-PIPELINING\r\n",
+		"0\r\n\r\n",			/* last chunk: nothing to follow */
+		"6d\r\n\r\n",
+		"6d\r\nhello: x",
+		"123456789\r\ndata:",		/* 9 hex digits: no chunk size */
+		"dead beef\r\n",
+		":irc.example.net 001 nick :hi\r\n", /* IRC: ':' without SP */
+		"\r\n6d\r\nevent: message\n",	/* byte 0 only, not after CRLF */
+		"ok then",
+		"data x",			/* "data" SP, not ":" */
+	};
+	static const unsigned char tls13[] = { 0x16, 0x03, 0x03, 0x00, 0x7a, 0x02, 0x00 };
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (classify_str(yes[i]) != MW_CLASS_SSE)
+			fail_msg("\"%s\": %d, SSE expected", yes[i], classify_str(yes[i]));
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (classify_str(no[i]) != MW_CLASS_NOT_MCP)
+			fail_msg("\"%s\": %d, NOT_MCP expected", no[i], classify_str(no[i]));
+	assert_int_equal(mw_classify(tls13, sizeof(tls13)), MW_CLASS_NOT_MCP);
+	/* Node's writev: the first iovec is the chunk-size line alone */
+	assert_int_equal(classify_str("6d\r\n"), MW_CLASS_MAYBE);
+	assert_int_equal(classify_str("6d"), MW_CLASS_MAYBE);
+	/* the field past the 16 bytes copied: still undecided, so kept */
+	assert_int_equal(classify_str("1a;name=value\r\nevent:"), MW_CLASS_MAYBE);
+	assert_int_equal(classify_str("0123456789abcd\r\ndata:"), MW_CLASS_NOT_MCP);
+	assert_int_equal(classify_str("1234abcd\r\nda"), MW_CLASS_MAYBE);
+	assert_int_equal(classify_str("1234abcd\r\ndx"), MW_CLASS_NOT_MCP);
+}
+
+/* Every prefix of an accepted SSE start is not ruled out either. */
+static void test_sse_prefixes(void **state)
+{
+	static const char *const starts[] = {
+		"6d\r\nevent: message\n", "d\r\n: keepalive\n", "4f;a=b\r\ndata: {", "event: m",
+		": ping",
+	};
+	size_t i, n;
+
+	for (i = 0; i < sizeof(starts) / sizeof(starts[0]); i++)
+		for (n = 0; n <= strlen(starts[i]); n++)
+			if (mw_classify((const unsigned char *)starts[i], n) == MW_CLASS_NOT_MCP)
+				fail_msg("\"%.*s\" ruled out", (int)n, starts[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -105,6 +176,8 @@ int main(void)
 		cmocka_unit_test(test_not_mcp),
 		cmocka_unit_test(test_prefixes_are_maybe),
 		cmocka_unit_test(test_len_clamped),
+		cmocka_unit_test(test_sse_body),
+		cmocka_unit_test(test_sse_prefixes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -84,6 +84,15 @@ static int capture_check_tracefs(char *err, size_t errlen)
 		return -ENOENT;
 	}
 	if (stat(CAPTURE_TRACEFS "/events/syscalls", &st)) {
+		/* tracefs is mode 0700: a non-root uid with CAP_BPF+CAP_PERFMON
+		 * cannot look inside, which is not the kernel's fault */
+		if (errno == EACCES) {
+			snprintf(err, errlen,
+				 "permission denied reading " CAPTURE_TRACEFS
+				 "/events/syscalls: run as uid 0 (CAP_BPF and CAP_PERFMON "
+				 "suffice) or grant CAP_DAC_READ_SEARCH");
+			return -EACCES;
+		}
 		snprintf(err, errlen,
 			 "kernel has no syscall tracepoints (" CAPTURE_TRACEFS
 			 "/events/syscalls missing; needs CONFIG_FTRACE_SYSCALLS)");
