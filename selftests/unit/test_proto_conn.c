@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zlib.h>
 #include <cmocka.h>
 
@@ -512,6 +513,280 @@ static void test_gap_in_body(void **state)
 	assert_int_equal(r.rec[1].ts, 6);
 }
 
+/*
+ * Joining mid-stream: mcpwire starts while connections are open, so the
+ * first bytes of a direction can be anywhere in a message. Each direction of
+ * each connection of the captures is fed alone from every offset k; what
+ * comes out must be exactly the messages whose container starts at or after
+ * k: the chunk of an SSE event with JSON data (one event per chunk, as the
+ * SDKs write), or the start line of a message with a JSON body. Never a
+ * partial one, never one twice, no parse error.
+ */
+#define MAX_UNITS 64
+
+/* One direction of connection conn, segments back to back. */
+static uint8_t *stream_of(const struct capture *cap, int conn, int c2s, size_t *len)
+{
+	uint8_t *b = malloc(capture_bytes(cap) + 1);
+	size_t n = 0;
+
+	assert_non_null(b);
+	for (size_t i = 0; i < cap->nsegs; i++) {
+		if (cap->segs[i].conn != conn || cap->segs[i].c2s != c2s)
+			continue;
+		memcpy(b + n, cap->segs[i].data, cap->segs[i].len);
+		n += cap->segs[i].len;
+	}
+	*len = n;
+	return b;
+}
+
+static const uint8_t *find(const uint8_t *s, size_t n, const char *pat)
+{
+	return memmem(s, n, pat, strlen(pat));
+}
+
+/* Header value of name (lower case, with ": ") in head [s, s + n), or NULL. */
+static const char *head_field(const uint8_t *s, size_t n, const char *name)
+{
+	for (size_t i = 0; i + strlen(name) < n; i++)
+		if (!strncasecmp((const char *)s + i, name, strlen(name)) && i && s[i - 1] == '\n')
+			return (const char *)s + i + strlen(name);
+	return NULL;
+}
+
+/* Offsets where the messages of an HTTP/1.1 stream start (see above). */
+static int msg_starts(const uint8_t *s, size_t n, size_t *pos)
+{
+	size_t i = 0;
+	int k = 0;
+
+	while (i < n) {
+		const uint8_t *he = find(s + i, n - i, "\r\n\r\n");
+		const char *te, *cl;
+		size_t start = i, hend;
+
+		assert_non_null(he);
+		hend = he + 4 - s;
+		te = head_field(s + i, hend - i, "transfer-encoding: ");
+		cl = head_field(s + i, hend - i, "content-length: ");
+		i = hend;
+		if (te && !strncasecmp(te, "chunked", 7)) {
+			for (;;) {
+				size_t p = i, size = strtoul((const char *)s + i, NULL, 16), q;
+				const uint8_t *e = find(s + i, n - i, "\r\n");
+
+				if (!e || e + 2 + size > s + n)
+					return k; /* the capture ends inside the stream */
+				q = e + 2 - s;
+				if (!size) {
+					i = q + 2;
+					break;
+				}
+				if (find(s + q, size, "data: {") || find(s + q, size, "data: ["))
+					pos[k++] = p;
+				i = q + size + 2;
+			}
+		} else if (cl) {
+			size_t l = strtoul(cl, NULL, 10);
+
+			if (l && (s[i] == '{' || s[i] == '['))
+				pos[k++] = start;
+			i += l;
+		}
+		assert_true(k < MAX_UNITS);
+	}
+	assert_int_equal(i, n);
+	return k;
+}
+
+/* Feed s[k, n) as direction dir of a fresh connection; split as in
+ * feed_capture (0 whole, SIZE_MAX byte by byte, else cut at that offset). */
+static void feed_join(const uint8_t *s, size_t n, size_t k, enum stream_dir dir, size_t split,
+		      struct run *r)
+{
+	static const struct proto_sink sink_tmpl = { on_message, on_end, on_error, NULL };
+	struct proto_sink sink = sink_tmpl;
+	struct proto_conn_params p = { .flow_id = 1, .max_body = 1 << 20 };
+	struct proto_conn *c;
+
+	memset(r, 0, sizeof(*r));
+	sink.arg = r;
+	strcpy(p.local.label, "127.0.0.1:3002");
+	strcpy(p.remote.label, "127.0.0.1:40000");
+	c = proto_conn_new(&p, &sink);
+	assert_non_null(c);
+	if (split == SIZE_MAX) {
+		for (size_t i = k; i < n; i++)
+			proto_conn_data(c, dir, s + i, 1, 1);
+	} else if (split > k && split < n) {
+		proto_conn_data(c, dir, s + k, split - k, 1);
+		proto_conn_data(c, dir, s + split, n - split, 1);
+	} else {
+		proto_conn_data(c, dir, s + k, n - k, 1);
+	}
+	proto_conn_free(c, 2);
+	run_normalise(r);
+}
+
+static void check_join(const struct run *ref, const size_t *pos, int nunits, size_t k,
+		       const struct run *r, int c2s, enum stream_dir dir, const char *what)
+{
+	int m = 0;
+
+	for (int u = 0; u < nunits; u++) {
+		const struct rec *w = &ref->rec[u], *x = &r->rec[m];
+
+		if (pos[u] < k)
+			continue;
+		if (m >= r->n || x->type != R_MSG || x->msg.kind != w->msg.kind ||
+		    strcmp(x->msg.method.s, w->msg.method.s) || strcmp(x->msg.id.text, w->msg.id.text)) {
+			fprintf(stderr, "reference:\n");
+			dump(ref);
+			fprintf(stderr, "joined at %zu:\n", k);
+			dump(r);
+			fail_msg("%s: joined at %zu: record %d is not message %d (at %zu)", what, k, m,
+				 u, pos[u]);
+		}
+		assert_int_equal(x->dir, c2s ? MCP_C2S : MCP_S2C);
+		/* the socket that reads requests or sends answers is the server's */
+		assert_int_equal(x->observer, (dir == STREAM_RECV) == !!c2s ? MCP_OBS_SERVER :
+									      MCP_OBS_CLIENT);
+		m++;
+	}
+	if (m != r->n) {
+		dump(r);
+		fail_msg("%s: joined at %zu: %d records, %d expected", what, k, r->n, m);
+	}
+}
+
+static void join_capture(const char *file)
+{
+	struct capture cap;
+	struct run *ref = malloc(sizeof(*ref)), *r = malloc(sizeof(*r)), *o = malloc(sizeof(*o));
+	size_t pos[MAX_UNITS];
+
+	assert_true(ref && r && o);
+	assert_int_equal(capture_load(&cap, file), 0);
+	for (int conn = 1; conn <= cap.max_conn; conn++) {
+		for (int c2s = 0; c2s < 2; c2s++) {
+			size_t n;
+			uint8_t *s = stream_of(&cap, conn, c2s, &n);
+			int nunits = n ? msg_starts(s, n, pos) : 0;
+			char what[96];
+
+			snprintf(what, sizeof(what), "%s conn%d %s", file, conn, c2s ? "C->S" : "S->C");
+			for (int v = 0; v < 2; v++) {
+				enum stream_dir dir = v ? STREAM_RECV : STREAM_SEND;
+
+				/* from the start: the reference, one record per unit */
+				feed_join(s, n, 0, dir, 0, ref);
+				if (ref->n != nunits || count(ref, R_MSG) != nunits) {
+					dump(ref);
+					fail_msg("%s: %d records, %d message starts", what, ref->n,
+						 nunits);
+				}
+				for (size_t k = 0; k < n; k++) {
+					feed_join(s, n, k, dir, 0, r);
+					check_join(ref, pos, nunits, k, r, c2s, dir, what);
+					/* byte by byte: a sample of the offsets */
+					if (k % 97)
+						continue;
+					feed_join(s, n, k, dir, SIZE_MAX, o);
+					assert_same_run(r, o, SIZE_MAX);
+				}
+			}
+			free(s);
+		}
+	}
+	capture_free(&cap);
+	free(ref);
+	free(r);
+	free(o);
+}
+
+static void test_join_streamable_http(void **state)
+{
+	join_capture("streamable-http.txt");
+}
+
+static void test_join_idle_keepalive(void **state)
+{
+	join_capture("idle-keepalive.txt");
+}
+
+static void test_join_legacy_sse(void **state)
+{
+	join_capture("legacy-sse.txt");
+}
+
+/* The GET stream of idle-keepalive (conn1), joined at a chunk-size line, in
+ * the middle of one, in the middle of a chunk and at a ": keepalive" chunk:
+ * the same messages for every split of what follows. */
+static void test_join_splits(void **state)
+{
+	struct capture cap;
+	struct run *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	const uint8_t *ka;
+	size_t n, ks[4];
+	uint8_t *s;
+
+	assert_true(a && b);
+	assert_int_equal(capture_load(&cap, "idle-keepalive.txt"), 0);
+	s = stream_of(&cap, 1, 0, &n);
+	ka = find(s, n, "\r\nd\r\n: keepalive");
+	assert_non_null(ka);
+	ks[0] = ka + 2 - s;			/* "d\r\n: keepalive\n\n\r\n" */
+	ks[1] = ks[0] + 18;			/* "df\r\nevent: message\n…" */
+	ks[2] = ks[1] + 1;			/* inside its chunk-size line */
+	ks[3] = ks[1] + 20;			/* inside its chunk */
+	assert_memory_equal(s + ks[1], "df\r\nevent:", 10);
+	for (int i = 0; i < 4; i++) {
+		feed_join(s, n, ks[i], STREAM_RECV, 0, a);
+		/* the notification after the keepalive, unless joined inside it */
+		assert_int_equal(count(a, R_MSG), i < 2);
+		assert_int_equal(count(a, R_ERR), 0);
+		for (size_t split = ks[i] + 1; split < n; split++) {
+			feed_join(s, n, ks[i], STREAM_RECV, split, b);
+			assert_same_run(a, b, split);
+		}
+	}
+	free(s);
+	capture_free(&cap);
+	free(a);
+	free(b);
+}
+
+/* A start line quoted in a body is not taken for one, and skipping is no
+ * parse error. */
+static void test_join_quoted_start(void **state)
+{
+	static const char req[] =
+		"\"text\":\"curl -X POST /x HTTP/1.1\"}}\r\n"
+		"HTTP/1.1 200 OK\"}}"
+		"POST /mcp HTTP/1.1\r\nhost: a\r\ncontent-type: application/json\r\n"
+		"content-length: 40\r\n\r\n"
+		"{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\"}";
+	static const char resp[] =
+		"ata: {\"x\":\"HTTP/1.1 200 OK\"}\n\n\r\n"
+		"3b\r\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{}}\n\n\r\n"
+		"0\r\n\r\n";
+	struct run r;
+
+	feed_join((const uint8_t *)req, strlen(req), 0, STREAM_RECV, 0, &r);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.rec[0].msg.kind, JSONRPC_REQUEST);
+	assert_string_equal(r.rec[0].msg.id.text, "7");
+	feed_join((const uint8_t *)resp, strlen(resp), 0, STREAM_RECV, 0, &r);
+	if (r.n != 1)
+		dump(&r);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.rec[0].msg.kind, JSONRPC_RESULT);
+	assert_int_equal(r.rec[0].observer, MCP_OBS_CLIENT);
+	assert_int_equal(r.rec[0].exchange, 1);
+	assert_string_equal(r.rec[0].session, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -523,6 +798,11 @@ int main(void)
 		cmocka_unit_test(test_not_jsonrpc_on_mcp),
 		cmocka_unit_test(test_too_large_and_gzip),
 		cmocka_unit_test(test_gap_in_body),
+		cmocka_unit_test(test_join_streamable_http),
+		cmocka_unit_test(test_join_idle_keepalive),
+		cmocka_unit_test(test_join_legacy_sse),
+		cmocka_unit_test(test_join_splits),
+		cmocka_unit_test(test_join_quoted_start),
 	};
 
 	return cmocka_run_group_tests_name("proto_conn", tests, NULL, NULL);

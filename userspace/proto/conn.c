@@ -26,6 +26,11 @@
 
 enum { PROTO_UNKNOWN, PROTO_HTTP, PROTO_OTHER };
 
+/* What one direction is doing: deciding from its first bytes, parsing HTTP,
+ * or, when the first bytes were the middle of a message (a connection open
+ * before mcpwire started), looking for where messages resume (join below). */
+enum { PH_DETECT, PH_HTTP, PH_SCAN, PH_VERIFY };
+
 enum { BODY_IGNORE, BODY_SNIFF, BODY_JSON, BODY_SSE };
 
 struct proto_exch {
@@ -61,6 +66,8 @@ struct proto_side {
 	struct mcp_wire_ctx ctx;
 	struct proto_exch ex;	/* response side: the request being answered */
 	struct proto_sse *sse;
+	uint8_t phase;		/* PH_* */
+	struct proto_join *jn;	/* while PH_SCAN or PH_VERIFY */
 };
 
 struct proto_conn {
@@ -75,6 +82,7 @@ struct proto_conn {
 	struct mcp_wire_ctx base;
 	uint8_t fifo_head, fifo_n;
 	uint64_t fifo_evicted;
+	uint64_t join_skipped;	/* bytes passed over before messages resumed */
 	struct proto_exch fifo[PROTO_FIFO];
 	struct proto_side side[2]; /* by enum stream_dir */
 };
@@ -90,6 +98,8 @@ static void proto_error(struct proto_side *sd, const char *reason)
 {
 	struct proto_conn *c = sd->c;
 
+	if (sd->phase == PH_VERIFY)
+		return; /* not yet known to be a message boundary */
 	sd->ctx.ts_ns = c->ts;
 	if (c->sink->parse_error)
 		c->sink->parse_error(c->sink->arg, &sd->ctx, reason);
@@ -250,6 +260,12 @@ static void proto_sse_dispatch(void *arg, const struct sse_event *ev)
 	struct proto_sse *sse = sd->sse;
 	int err;
 
+	if (sd->phase == PH_VERIFY) {
+		/* an event before the end of the first chunk of a joined stream
+		 * may have begun before it: dropped, never guessed */
+		proto_sse_clear(sd);
+		return;
+	}
 	if (!strcmp(ev->type, "endpoint")) {
 		/* legacy HTTP+SSE (2024-11-05): data is the URI to POST to, and
 		 * its query carries the session of everything on this stream */
@@ -564,15 +580,711 @@ struct proto_conn *proto_conn_new(const struct proto_conn_params *p, const struc
 	return c;
 }
 
+/* keep: a direction already parsing (a joined SSE body, set up by
+ * proto_join_accept()), or -1. */
+static void proto_start_http(struct proto_conn *c, enum stream_dir req_dir, int keep)
+{
+	enum stream_dir resp_dir = req_dir == STREAM_RECV ? STREAM_SEND : STREAM_RECV;
+
+	c->proto = PROTO_HTTP;
+	c->req_dir = req_dir;
+	/* the socket that reads requests is the server's (conn.h) */
+	c->base.observer = req_dir == STREAM_RECV ? MCP_OBS_SERVER : MCP_OBS_CLIENT;
+	c->base.server = c->base.observer == MCP_OBS_SERVER ? c->p.local : c->p.remote;
+	c->side[req_dir].is_resp = 0;
+	c->side[resp_dir].is_resp = 1;
+	for (int d = 0; d < 2; d++) {
+		struct proto_side *sd = &c->side[d];
+
+		if (d == keep)
+			continue;
+		sd->ctx = c->base;
+		http1_init(&sd->http, d == (int)req_dir ? HTTP1_REQUEST : HTTP1_RESPONSE,
+			   d == (int)req_dir ? &proto_req_ops : &proto_resp_ops, sd);
+		jsonrpc_scan_init(&sd->js, proto_on_msg, sd);
+	}
+}
+
+/*
+ * Joining a connection mid-stream.
+ *
+ * A socket that was open before mcpwire started is met on its next syscall,
+ * usually in the middle of a message. A direction whose first bytes are not
+ * a start line is scanned, byte by byte with a fixed amount of state, for the
+ * first place where messages resume, and only what follows is reported: the
+ * bytes before it belong to a message whose start was never seen. They are
+ * counted (proto_conn_join_skipped) but are no parse error: joining a
+ * connection mid-message is expected, not a fault of the peers.
+ *
+ * The places recognised:
+ *  - a start line: a method and SP on the request side, "HTTP/1." on the
+ *    response side, checked to the end of the line and the first header
+ *    name and colon (every HTTP/1.1 request has Host:, every response from
+ *    the MCP SDKs has header fields) before the parser takes over. A JSON
+ *    body cannot hold a raw line end, and the SSE data line that quotes a
+ *    status line is followed by a blank line or another SSE field, so a
+ *    start line quoted inside a body is not taken for one;
+ *  - on the response side, a chunk of an SSE body: CRLF, a chunk-size line
+ *    (hex digits, optional extension), CRLF, an SSE field ("event:",
+ *    "data:", "id:", "retry:", ':'). The servers write one event per chunk
+ *    (mcp-wire.md §5), so a chunk that starts with a field starts an event.
+ *    At the very first byte the leading CRLF is not needed: a read or write
+ *    begins at a chunk boundary. That first chunk is trusted only once its
+ *    announced size is seen to end exactly at CRLF right after a blank line
+ *    (the end of an event): a first read that began inside the chunk-size
+ *    line ("d\r\n" of "6d\r\n") announces fewer bytes and fails the check.
+ *    Its event is held back until then (its last two bytes, the blank line,
+ *    are fed only after the check), and an event dispatched before the end
+ *    of that chunk is dropped;
+ *  - a close-delimited SSE body (no chunking): an SSE field at the first
+ *    byte only. A line start is not an event start, so that first event is
+ *    skipped; it is trusted once every line up to a blank one starts with an
+ *    SSE field and the line after the blank one does too (": 54" then a
+ *    blank line is the end of a head joined at a colon, followed by a body),
+ *    and events count from that field on.
+ * Events and messages found this way have no session ("": unknown), dir S2C,
+ * exchange 0; the socket that receives the stream is the client's.
+ */
+#define JOIN_LINE_MAX 512	/* start line + first header name, bytes */
+#define JOIN_EXT_MAX 256	/* chunk extension bytes */
+#define JOIN_HEX_MAX 15		/* chunk-size digits (< 2^60) */
+
+enum { WANT_REQ = 1, WANT_RESP = 2 };
+
+/* chunk-size line matcher states */
+enum { CS_SKIP, CS_CR, CS_LS, CS_HEX, CS_BWS, CS_EXT, CS_CR2, CS_FIELD };
+
+/* start line candidate states */
+enum { C_NONE, C_TARGET, C_VER, C_VDIGIT, C_SP1, C_CODE, C_AFTER_CODE, C_REASON, C_LF,
+       C_HNAME };
+
+/* what a byte completed */
+enum { J_NONE, J_REQ, J_RESP, J_CHUNK, J_BARE };
+
+static const char *const join_fields[] = { "event:", "data:", "id:", "retry:", ":" };
+/* A close-delimited body must start a comment with ": " (": keepalive",
+ * ": ping"), as bpf/classify.h does. */
+static const char *const join_bare_fields[] = { "event:", "data:", "id:", "retry:", ": " };
+#define JOIN_NFIELDS 5
+
+struct proto_join {
+	uint8_t want;		/* WANT_*: which starts this direction may carry */
+	/* chunk-size line + field */
+	uint8_t cs;
+	uint8_t ndig;
+	uint8_t fpos, fmask;
+	uint16_t extn;
+	uint64_t size;
+	/* field at the very first byte (close-delimited body) */
+	uint8_t bpos, bmask;
+	/* start line candidate */
+	uint8_t cst;
+	uint8_t vpos;
+	uint16_t n;		/* bytes in the current candidate part */
+	uint16_t clen;
+	uint64_t win;		/* last 8 bytes */
+	char line[JOIN_LINE_MAX];
+	/* PH_VERIFY: the first chunk of a joined SSE body */
+	uint64_t pos;		/* data bytes of the chunk seen */
+	uint64_t chunk;		/* its size */
+	uint8_t crlf;		/* bytes of the CRLF after its data seen */
+	uint8_t held[2];	/* its last two data bytes, fed once it is trusted */
+	uint32_t tail;		/* its last four data bytes */
+	uint8_t bare;		/* checking a close-delimited body instead */
+	uint8_t bv, bvcr;	/* BV_* line state of that check, CR just seen */
+	uint8_t lpos, lmask;	/* field matcher of its current line */
+	uint8_t next;		/* that line follows a blank line */
+	uint64_t vbytes;	/* bytes taken by the check */
+};
+
+enum { BV_LS, BV_FIELD, BV_REST, BV_NEXT };
+
+/* One byte of the lines of a close-delimited SSE body met at its first byte,
+ * up to the first blank line and the field starting the next event: 1 when
+ * that field is complete, -1 when a line is no SSE field (": 54" then a
+ * blank line is the end of a head joined at a colon), 0 meanwhile. */
+static int join_bare_byte(struct proto_join *j, uint8_t c);
+
+static const char *const join_req_starts[] = {
+	"GET ", "POST ", "PUT ", "DELETE ", "HEAD ", "OPTIONS ", "PATCH ", "TRACE ", NULL,
+};
+
+static int join_hex(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+		return (c | 0x20) - 'a' + 10;
+	return -1;
+}
+
+static void join_reset(struct proto_join *j, int at_start)
+{
+	uint8_t want = j->want;
+
+	memset(j, 0, offsetof(struct proto_join, line));
+	j->want = want;
+	j->cs = at_start ? CS_LS : CS_SKIP;
+	j->bmask = at_start ? (1u << JOIN_NFIELDS) - 1 : 0;
+}
+
+/* A field matcher step: mask of the fields still matching after byte c at
+ * position pos; *done set when one is complete. */
+static uint8_t join_field_step(const char *const *fields, uint8_t mask, uint8_t pos, uint8_t c,
+			       int *done)
+{
+	for (int t = 0; t < JOIN_NFIELDS; t++) {
+		if (!(mask & (1u << t)))
+			continue;
+		if (!fields[t][pos] || fields[t][pos] != (char)c)
+			mask &= ~(1u << t);
+		else if (!fields[t][pos + 1])
+			*done = 1;
+	}
+	return mask;
+}
+
+static int join_chunk_byte(struct proto_join *j, uint8_t c)
+{
+	int d, done = 0;
+
+again:
+	switch (j->cs) {
+	case CS_SKIP:
+		if (c == '\r')
+			j->cs = CS_CR;
+		return J_NONE;
+	case CS_CR:
+		if (c == '\n') {
+			j->cs = CS_LS;
+			j->ndig = 0;
+			j->size = 0;
+		} else if (c != '\r') {
+			j->cs = CS_SKIP;
+		}
+		return J_NONE;
+	case CS_LS:
+	case CS_HEX:
+		if (!j->ndig && (c == '\r' || c == '\n')) {
+			/* the CRLF ending the previous chunk, met at the first
+			 * byte or part way through */
+			j->cs = c == '\r' ? CS_CR : CS_LS;
+			return J_NONE;
+		}
+		d = join_hex(c);
+		if (d >= 0 && j->ndig < JOIN_HEX_MAX) {
+			j->size = j->size << 4 | d;
+			j->ndig++;
+			j->cs = CS_HEX;
+			return J_NONE;
+		}
+		if (d < 0 && j->ndig) {
+			if (c == ' ' || c == '\t') {
+				j->cs = CS_BWS;
+				return J_NONE;
+			}
+			if (c == ';') {
+				j->cs = CS_EXT;
+				j->extn = 0;
+				return J_NONE;
+			}
+			if (c == '\r') {
+				j->cs = CS_CR2;
+				return J_NONE;
+			}
+		}
+		break;
+	case CS_BWS:
+		if (c == ' ' || c == '\t')
+			return J_NONE;
+		if (c == ';') {
+			j->cs = CS_EXT;
+			j->extn = 0;
+			return J_NONE;
+		}
+		if (c == '\r') {
+			j->cs = CS_CR2;
+			return J_NONE;
+		}
+		break;
+	case CS_EXT:
+		if (c == '\r') {
+			j->cs = CS_CR2;
+			return J_NONE;
+		}
+		if ((c >= 0x20 || c == '\t') && c != 0x7f && ++j->extn <= JOIN_EXT_MAX)
+			return J_NONE;
+		break;
+	case CS_CR2:
+		if (c == '\n') {
+			j->cs = CS_FIELD;
+			j->fpos = 0;
+			j->fmask = (1u << JOIN_NFIELDS) - 1;
+			return J_NONE;
+		}
+		break;
+	case CS_FIELD:
+		j->fmask = join_field_step(join_fields, j->fmask, j->fpos, c, &done);
+		j->fpos++;
+		if (done) {
+			j->cs = CS_SKIP;
+			/* the chunk must hold at least the field and a blank line */
+			return j->size >= j->fpos + 2u ? J_CHUNK : J_NONE;
+		}
+		if (j->fmask)
+			return J_NONE;
+		break;
+	}
+	/* no longer a candidate: c may start the next one */
+	if (j->cs == CS_SKIP)
+		return J_NONE;
+	j->cs = CS_SKIP;
+	goto again;
+}
+
+static int join_tchar(uint8_t c)
+{
+	return c > ' ' && c < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", c);
+}
+
+/* One byte of an open start line candidate; 1 when the candidate is done,
+ * -1 when it failed, 0 when it goes on. */
+static int join_cand_byte(struct proto_join *j, uint8_t c)
+{
+	if (j->clen >= JOIN_LINE_MAX)
+		return -1;
+	j->line[j->clen++] = c;
+	switch (j->cst) {
+	case C_TARGET:
+		/* '"' is no URI character (RFC 3986): the end of a JSON string */
+		if (c > ' ' && c != 0x7f && c != '"') {
+			j->n++;
+			return 0;
+		}
+		if (c == ' ' && j->n) {
+			j->cst = C_VER;
+			j->vpos = 0;
+			return 0;
+		}
+		return -1;
+	case C_VER:
+		if (j->vpos < 7) {
+			return c == (uint8_t)"HTTP/1."[j->vpos++] ? 0 : -1;
+		}
+		if (c < '0' || c > '9')
+			return -1;
+		j->cst = C_AFTER_CODE; /* then CRLF, no reason phrase */
+		j->vpos = 1;
+		return 0;
+	case C_VDIGIT:
+		if (c < '0' || c > '9')
+			return -1;
+		j->cst = C_SP1;
+		return 0;
+	case C_SP1:
+		if (c != ' ')
+			return -1;
+		j->cst = C_CODE;
+		j->n = 0;
+		return 0;
+	case C_CODE:
+		if (c < (j->n ? '0' : '1') || c > (j->n ? '9' : '5'))
+			return -1;
+		if (++j->n == 3) {
+			j->cst = C_AFTER_CODE;
+			j->vpos = 0;
+		}
+		return 0;
+	case C_AFTER_CODE:
+		if (c == ' ' && !j->vpos) {
+			j->cst = C_REASON;
+			return 0;
+		}
+		/* fall through */
+	case C_REASON:
+		if (c == '\r') {
+			j->cst = C_LF;
+			return 0;
+		}
+		if (c == '\n') {
+			j->cst = C_HNAME;
+			j->n = 0;
+			return 0;
+		}
+		/* the reason phrases servers send ("OK", "Accepted", "Not
+		 * Found") have no JSON punctuation; a JSON string quoting a
+		 * status line ends in '"' */
+		if (j->cst == C_REASON && (c >= 0x20 || c == '\t') && c != 0x7f &&
+		    !strchr("\"{}[]", c))
+			return 0;
+		return -1;
+	case C_LF:
+		if (c != '\n')
+			return -1;
+		j->cst = C_HNAME;
+		j->n = 0;
+		return 0;
+	case C_HNAME:
+		if (join_tchar(c)) {
+			j->n++;
+			return 0;
+		}
+		return c == ':' && j->n ? 1 : -1;
+	}
+	return -1;
+}
+
+/* A start token ending at the last byte of the window, or NULL. */
+static const char *join_token(const struct proto_join *j)
+{
+	static uint64_t pat[8], mask[8];
+	uint8_t last = j->win & 0xff;
+
+	/* every token ends in SP or '.': most bytes stop here */
+	if (last == '.' && (j->want & WANT_RESP) &&
+	    (j->win & 0xffffffffffffffULL) == 0x485454502f312eULL) /* "HTTP/1." */
+		return "HTTP/1.";
+	if (last != ' ' || !(j->want & WANT_REQ))
+		return NULL;
+	if (!mask[0]) {
+		for (int i = 0; join_req_starts[i]; i++) {
+			size_t n = strlen(join_req_starts[i]);
+
+			mask[i] = n == 8 ? ~0ULL : (1ULL << (8 * n)) - 1;
+			for (size_t k = 0; k < n; k++)
+				pat[i] = pat[i] << 8 | (uint8_t)join_req_starts[i][k];
+		}
+	}
+	for (int i = 0; join_req_starts[i]; i++)
+		if ((j->win & mask[i]) == pat[i])
+			return join_req_starts[i];
+	return NULL;
+}
+
+/* One byte of a direction being scanned: J_* of what it completed. */
+static int join_byte(struct proto_join *j, uint8_t c)
+{
+	int r, found = J_NONE, done = 0;
+
+	j->win = j->win << 8 | c;
+	if (j->bmask) {
+		j->bmask = join_field_step(join_bare_fields, j->bmask, j->bpos++, c, &done);
+		if (done) {
+			j->bmask = 0;
+			if (j->want & WANT_RESP)
+				return J_BARE;
+		}
+	}
+	if (j->want & WANT_RESP)
+		found = join_chunk_byte(j, c);
+	if (j->cst != C_NONE) {
+		r = join_cand_byte(j, c);
+		if (r > 0)
+			return j->line[0] == 'H' && j->line[1] == 'T' && j->line[4] == '/' ?
+				       J_RESP : J_REQ;
+		if (r < 0)
+			j->cst = C_NONE;
+	}
+	if (found != J_NONE)
+		return found;
+	if (j->cst == C_NONE) {
+		const char *t = join_token(j);
+
+		if (t) {
+			j->clen = strlen(t);
+			memcpy(j->line, t, j->clen);
+			j->n = 0;
+			j->cst = t[0] == 'H' && t[1] == 'T' ? C_VDIGIT : C_TARGET;
+		}
+	}
+	return J_NONE;
+}
+
+static int join_bare_byte(struct proto_join *j, uint8_t c)
+{
+	int done = 0;
+
+	if (j->bvcr) {
+		j->bvcr = 0;
+		if (c == '\n')
+			return 0; /* the LF of a CRLF */
+	}
+	switch (j->bv) {
+	case BV_LS:
+	case BV_NEXT:
+		if (c == '\r' || c == '\n') {
+			j->bvcr = c == '\r';
+			j->bv = BV_NEXT; /* a blank line: the next event follows */
+			return 0;
+		}
+		j->next = j->bv == BV_NEXT;
+		j->bv = BV_FIELD;
+		j->lpos = 0;
+		j->lmask = (1u << JOIN_NFIELDS) - 1;
+		/* fall through */
+	case BV_FIELD:
+		j->lmask = join_field_step(join_fields, j->lmask, j->lpos++, c, &done);
+		if (done && j->next)
+			return 1;
+		if (done)
+			j->bv = BV_REST;
+		else if (!j->lmask)
+			return -1;
+		return 0;
+	}
+	if (c == '\r' || c == '\n') {
+		j->bvcr = c == '\r';
+		j->bv = BV_LS;
+	}
+	return 0;
+}
+
+static int proto_side_want(const struct proto_conn *c, enum stream_dir dir)
+{
+	if (c->proto != PROTO_HTTP)
+		return WANT_REQ | WANT_RESP;
+	return dir == c->req_dir ? WANT_REQ : WANT_RESP;
+}
+
+static void proto_join_start(struct proto_conn *c, enum stream_dir dir, int at_start)
+{
+	struct proto_side *sd = &c->side[dir];
+
+	sd->phase = PH_SCAN;
+	if (!sd->jn)
+		sd->jn = malloc(sizeof(*sd->jn));
+	if (!sd->jn)
+		return; /* this direction is ignored */
+	sd->jn->want = proto_side_want(c, dir);
+	join_reset(sd->jn, at_start);
+}
+
+static void proto_join_end(struct proto_side *sd)
+{
+	free(sd->jn);
+	sd->jn = NULL;
+	sd->phase = PH_HTTP;
+}
+
+/* The roles are known now: a direction still scanning looks for its kind
+ * of start only. */
+static void proto_roles_known(struct proto_conn *c, enum stream_dir req_dir, int keep)
+{
+	if (c->proto != PROTO_HTTP)
+		proto_start_http(c, req_dir, keep);
+	for (int d = 0; d < 2; d++)
+		if (c->side[d].jn)
+			c->side[d].jn->want = proto_side_want(c, d);
+}
+
+/* The response side may resume inside an SSE body whose head was not seen:
+ * parse it while it is checked. The roles may still be unknown. */
+static void proto_join_body(struct proto_side *sd)
+{
+	struct proto_conn *c = sd->c;
+
+	if (c->proto != PROTO_HTTP)
+		jsonrpc_scan_init(&sd->js, proto_on_msg, sd);
+	memset(&sd->ex, 0, sizeof(sd->ex));
+	sd->ctx = c->base;
+	sd->ctx.dir = MCP_S2C;
+	sd->ctx.transport = MCP_TRANSPORT_STREAMABLE_HTTP;
+	sd->ctx.exchange = 0;
+	sd->ctx.http_status = 200; /* an event stream is a 2xx answer */
+	sd->synthesized = 0;
+	proto_body_start(sd, BODY_SSE);
+}
+
+/* The joined SSE body checked out: this direction is the response side and
+ * the HTTP parser takes over inside the body. */
+static void proto_join_accept(struct proto_conn *c, enum stream_dir dir, int chunked)
+{
+	enum stream_dir other = dir == STREAM_RECV ? STREAM_SEND : STREAM_RECV;
+	struct proto_side *sd = &c->side[dir];
+
+	proto_roles_known(c, other, dir);
+	sd->ctx.observer = c->base.observer;
+	sd->ctx.server = c->base.server;
+	http1_init(&sd->http, HTTP1_RESPONSE, &proto_resp_ops, sd);
+	http1_join_body(&sd->http, chunked);
+	sd->phase = PH_HTTP;
+}
+
+/* ... or did not: back to scanning, roles as they were. */
+static void proto_join_reject(struct proto_conn *c, struct proto_side *sd)
+{
+	struct proto_join *j = sd->jn;
+
+	c->join_skipped += j->vbytes;
+	if (sd->body == BODY_SSE) {
+		sse_end(&sd->sse->parser);
+		proto_sse_clear(sd);
+	}
+	sd->body = BODY_IGNORE;
+	sd->phase = PH_SCAN;
+}
+
+static void proto_side_feed(struct proto_conn *c, enum stream_dir dir, const uint8_t *data,
+			    size_t len);
+
+/* PH_SCAN: returns the bytes consumed; the phase may have changed. */
+static size_t proto_join_scan(struct proto_conn *c, enum stream_dir dir, const uint8_t *data,
+			      size_t len)
+{
+	enum stream_dir other = dir == STREAM_RECV ? STREAM_SEND : STREAM_RECV;
+	struct proto_side *sd = &c->side[dir];
+	struct proto_join *j = sd->jn;
+	uint8_t lead[8];
+	size_t i, n;
+
+	if (!j)
+		return len;
+	for (i = 0; i < len; i++) {
+		int r = join_byte(j, data[i]);
+
+		if (r == J_NONE)
+			continue;
+		if ((r == J_REQ && !(j->want & WANT_REQ)) || (r == J_RESP && !(j->want & WANT_RESP)))
+			continue; /* a candidate from before the roles were known */
+		i++;
+		c->join_skipped += i; /* less what is fed again below */
+		switch (r) {
+		case J_REQ:
+		case J_RESP:
+			proto_roles_known(c, r == J_REQ ? dir : other, -1);
+			c->join_skipped -= j->clen;
+			http1_init(&sd->http, r == J_REQ ? HTTP1_REQUEST : HTTP1_RESPONSE,
+				   r == J_REQ ? &proto_req_ops : &proto_resp_ops, sd);
+			/* j->line dies with j: the parser copies what it keeps */
+			http1_feed(&sd->http, j->line, j->clen);
+			proto_join_end(sd);
+			return i;
+		case J_CHUNK:
+			n = j->fpos;
+			for (size_t k = 0; k < n; k++)
+				lead[k] = j->win >> (8 * (n - 1 - k));
+			c->join_skipped -= n;
+			proto_join_body(sd);
+			sd->phase = PH_VERIFY;
+			j->bare = 0;
+			j->chunk = j->size;
+			j->pos = 0;
+			j->crlf = 0;
+			j->tail = 0;
+			j->vbytes = 0;
+			proto_side_feed(c, dir, lead, n);
+			return i;
+		case J_BARE:
+			/* a line start is not an event start: the lines up to
+			 * the first blank one must all be SSE fields, and events
+			 * count from there on */
+			sd->phase = PH_VERIFY;
+			j->bare = 1;
+			j->bv = BV_REST;
+			j->bvcr = 0;
+			j->vbytes = 0;
+			return i;
+		}
+	}
+	c->join_skipped += len;
+	return len;
+}
+
+/* PH_VERIFY: the first chunk of a joined SSE body, trusted once its size
+ * ends at CRLF right after a blank line. Returns the bytes consumed. */
+static size_t proto_join_verify(struct proto_conn *c, enum stream_dir dir, const uint8_t *data,
+				size_t len)
+{
+	struct proto_side *sd = &c->side[dir];
+	struct proto_join *j = sd->jn;
+	size_t used = 0;
+
+	if (j->bare) {
+		while (used < len) {
+			uint8_t b = data[used++];
+			int r;
+
+			join_byte(j, b);
+			j->vbytes++;
+			r = join_bare_byte(j, b);
+			if (r > 0) {
+				uint8_t lead[8];
+				size_t n = j->lpos;
+
+				for (size_t k = 0; k < n; k++)
+					lead[k] = j->win >> (8 * (n - 1 - k));
+				c->join_skipped += j->vbytes - n;
+				proto_join_body(sd);
+				proto_join_accept(c, dir, 0);
+				proto_join_end(sd);
+				http1_feed(&sd->http, lead, n);
+				return used;
+			}
+			if (r < 0) {
+				proto_join_reject(c, sd);
+				return used;
+			}
+		}
+		return used;
+	}
+	while (used < len) {
+		uint8_t b;
+
+		if (j->pos < j->chunk) {
+			size_t n = len - used, lim = j->chunk - 2, m;
+
+			if (n > j->chunk - j->pos)
+				n = j->chunk - j->pos;
+			/* the scanner sees every byte, to go on if this fails */
+			for (size_t k = 0; k < n; k++) {
+				join_byte(j, data[used + k]);
+				j->tail = j->tail << 8 | data[used + k];
+				if (j->pos + k >= lim)
+					j->held[j->pos + k - lim] = data[used + k];
+			}
+			if (j->pos < lim) {
+				m = lim - j->pos < n ? lim - j->pos : n;
+				proto_body(sd, data + used, m);
+			}
+			j->pos += n;
+			j->vbytes += n;
+			used += n;
+			continue;
+		}
+		b = data[used++];
+		j->vbytes++;
+		join_byte(j, b);
+		if (!j->crlf && b == '\r') {
+			j->crlf = 1;
+			continue;
+		}
+		if (j->crlf && b == '\n' &&
+		    ((j->tail & 0xffff) == 0x0a0a || (j->tail & 0xffff) == 0x0d0d ||
+		     j->tail == 0x0d0a0d0a)) {
+			proto_join_accept(c, dir, 1);
+			proto_body(sd, j->held, 2);
+			proto_join_end(sd);
+			return used;
+		}
+		/* not a chunk boundary after all */
+		proto_join_reject(c, sd);
+		return used;
+	}
+	return used;
+}
+
 /* 1 request line, 2 status line, 0 undecided, -1 not HTTP/1.x. */
 static int proto_detect(const uint8_t *b, size_t n)
 {
 	int maybe = 0;
 
+	/* "HTTP/1.1 " and not the version ending a request line met from
+	 * its middle */
 	if (!memcmp(b, "HTTP/1.", n < 7 ? n : 7)) {
-		if (n >= 7)
+		if (n < 9)
+			maybe = 1;
+		else if (b[7] >= '0' && b[7] <= '9' && b[8] == ' ')
 			return 2;
-		maybe = 1;
 	}
 	for (const char *const *m = proto_methods; *m; m++) {
 		size_t ml = strlen(*m);
@@ -586,70 +1298,104 @@ static int proto_detect(const uint8_t *b, size_t n)
 	return maybe ? 0 : -1;
 }
 
-static void proto_start_http(struct proto_conn *c, enum stream_dir req_dir)
+/* PH_DETECT: the first bytes of a direction. Returns the bytes consumed. */
+static size_t proto_detect_feed(struct proto_conn *c, enum stream_dir dir, const uint8_t *data,
+				size_t len)
 {
-	enum stream_dir resp_dir = req_dir == STREAM_RECV ? STREAM_SEND : STREAM_RECV;
+	enum stream_dir other = dir == STREAM_RECV ? STREAM_SEND : STREAM_RECV;
+	struct proto_side *sd = &c->side[dir];
+	size_t k = PROTO_DETECT_MAX - c->det_len[dir];
+	uint8_t det[PROTO_DETECT_MAX];
+	int r, want = proto_side_want(c, dir);
 
-	c->proto = PROTO_HTTP;
-	c->req_dir = req_dir;
-	/* the socket that reads requests is the server's (conn.h) */
-	c->base.observer = req_dir == STREAM_RECV ? MCP_OBS_SERVER : MCP_OBS_CLIENT;
-	c->base.server = c->base.observer == MCP_OBS_SERVER ? c->p.local : c->p.remote;
-	for (int d = 0; d < 2; d++)
-		c->side[d].ctx = c->base;
-	c->side[req_dir].is_resp = 0;
-	c->side[resp_dir].is_resp = 1;
-	http1_init(&c->side[req_dir].http, HTTP1_REQUEST, &proto_req_ops, &c->side[req_dir]);
-	http1_init(&c->side[resp_dir].http, HTTP1_RESPONSE, &proto_resp_ops, &c->side[resp_dir]);
-	jsonrpc_scan_init(&c->side[req_dir].js, proto_on_msg, &c->side[req_dir]);
-	jsonrpc_scan_init(&c->side[resp_dir].js, proto_on_msg, &c->side[resp_dir]);
+	if (k > len)
+		k = len;
+	memcpy(c->det[dir] + c->det_len[dir], data, k);
+	c->det_len[dir] += k;
+	r = proto_detect(c->det[dir], c->det_len[dir]);
+	if ((r == 1 && !(want & WANT_REQ)) || (r == 2 && !(want & WANT_RESP)))
+		r = -1;
+	if (!r)
+		return k; /* k == len here: the prefix is still ambiguous */
+	memcpy(det, c->det[dir], c->det_len[dir]);
+	if (r > 0) {
+		proto_roles_known(c, r == 1 ? dir : other, -1);
+		sd->phase = PH_HTTP;
+	} else {
+		/* the middle of a message: mcpwire joined a connection
+		 * already under way */
+		proto_join_start(c, dir, 1);
+	}
+	proto_side_feed(c, dir, det, c->det_len[dir]);
+	return k;
+}
+
+static void proto_side_feed(struct proto_conn *c, enum stream_dir dir, const uint8_t *data,
+			    size_t len)
+{
+	struct proto_side *sd = &c->side[dir];
+
+	while (len) {
+		size_t n;
+
+		switch (sd->phase) {
+		case PH_HTTP:
+			http1_feed(&sd->http, data, len);
+			return;
+		case PH_DETECT:
+			n = proto_detect_feed(c, dir, data, len);
+			break;
+		case PH_SCAN:
+			n = proto_join_scan(c, dir, data, len);
+			break;
+		default:
+			n = proto_join_verify(c, dir, data, len);
+			break;
+		}
+		data += n;
+		len -= n;
+	}
 }
 
 void proto_conn_data(struct proto_conn *c, enum stream_dir dir, const uint8_t *data, size_t len,
 		     uint64_t ts_ns)
 {
 	c->ts = ts_ns;
-	if (c->proto == PROTO_UNKNOWN && len) {
-		enum stream_dir other = dir == STREAM_RECV ? STREAM_SEND : STREAM_RECV;
-		size_t k = PROTO_DETECT_MAX - c->det_len[dir];
-		int r;
-
-		if (k > len)
-			k = len;
-		memcpy(c->det[dir] + c->det_len[dir], data, k);
-		c->det_len[dir] += k;
-		r = proto_detect(c->det[dir], c->det_len[dir]);
-		if (r < 0) {
-			/* stdio-style JSON lines come with a later issue */
-			c->proto = PROTO_OTHER;
-			return;
-		}
-		if (!r)
-			return; /* k == len here: the prefix is still ambiguous */
-		proto_start_http(c, r == 1 ? dir : other);
-		/* the other direction's buffered bytes came first */
-		http1_feed(&c->side[other].http, c->det[other], c->det_len[other]);
-		http1_feed(&c->side[dir].http, c->det[dir], c->det_len[dir]);
-		data += k;
-		len -= k;
-	}
-	if (c->proto != PROTO_HTTP || !len)
-		return;
-	http1_feed(&c->side[dir].http, data, len);
+	proto_side_feed(c, dir, data, len);
 }
 
 void proto_conn_gap(struct proto_conn *c, enum stream_dir dir, uint64_t nbytes, int after_cap,
 		    uint64_t ts_ns)
 {
+	struct proto_side *sd = &c->side[dir];
+
 	c->ts = ts_ns;
-	if (c->proto == PROTO_UNKNOWN) {
-		/* we no longer see the start of this direction */
-		c->proto = PROTO_OTHER;
+	if (!nbytes)
+		return;
+	switch (sd->phase) {
+	case PH_HTTP:
+		http1_gap(&sd->http, nbytes);
+		return;
+	case PH_VERIFY:
+		sse_end(&sd->sse->parser);
+		proto_sse_clear(sd);
+		sd->body = BODY_IGNORE;
+		/* fall through */
+	case PH_DETECT:
+		/* we no longer see where this direction's message started */
+		c->det_len[dir] = 0;
+		proto_join_start(c, dir, 0);
+		return;
+	case PH_SCAN:
+		if (sd->jn)
+			join_reset(sd->jn, 0);
 		return;
 	}
-	if (c->proto != PROTO_HTTP || !nbytes)
-		return;
-	http1_gap(&c->side[dir].http, nbytes);
+}
+
+uint64_t proto_conn_join_skipped(const struct proto_conn *c)
+{
+	return c->join_skipped;
 }
 
 void proto_conn_free(struct proto_conn *c, uint64_t ts_ns)
@@ -659,11 +1405,14 @@ void proto_conn_free(struct proto_conn *c, uint64_t ts_ns)
 	c->ts = ts_ns;
 	if (c->proto == PROTO_HTTP) {
 		for (int d = 0; d < 2; d++)
-			http1_close(&c->side[d].http);
+			if (c->side[d].phase == PH_HTTP)
+				http1_close(&c->side[d].http);
 		for (int d = 0; d < 2; d++)
 			http1_destroy(&c->side[d].http);
 	}
-	for (int d = 0; d < 2; d++)
+	for (int d = 0; d < 2; d++) {
 		free(c->side[d].sse);
+		free(c->side[d].jn);
+	}
 	free(c);
 }

@@ -47,6 +47,11 @@ void proto_conn_data(struct proto_conn *c, enum stream_dir dir, const uint8_t *d
 void proto_conn_gap(struct proto_conn *c, enum stream_dir dir, uint64_t nbytes, int after_cap,
 		    uint64_t ts_ns);
 
+/* Bytes passed over, in both directions, because they continued a message
+ * whose start mcpwire never saw (a connection already open when it
+ * started): expected at join time, so no parse error. */
+uint64_t proto_conn_join_skipped(const struct proto_conn *c);
+
 /* The connection closed: ends bodies delimited by close, drops the rest. */
 void proto_conn_free(struct proto_conn *c, uint64_t ts_ns);
 

@@ -83,6 +83,21 @@ void http1_destroy(struct http1_parser *p)
 	}
 }
 
+static void http1_head_reset(struct http1_parser *p);
+
+void http1_join_body(struct http1_parser *p, int chunked)
+{
+	http1_head_reset(p);
+	p->head.status = 200;
+	p->head.chunked = !!chunked;
+	p->quiet = 0;
+	p->resync = 0;
+	p->zmode = Z_NONE;
+	p->remaining = 0;
+	p->sub = 0;
+	p->state = chunked ? P_CHUNK_SIZE : P_CLOSE;
+}
+
 void http1_set_opaque(struct http1_parser *p)
 {
 	p->state = P_OPAQUE;

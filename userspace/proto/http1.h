@@ -155,6 +155,14 @@ void http1_gap(struct http1_parser *p, uint64_t nbytes);
 /* The connection closed: completes a body delimited by close. */
 void http1_close(struct http1_parser *p);
 
+/*
+ * Start inside the body of a response whose head was never seen (mcpwire
+ * started while it was under way; proto/conn.c found where its framing
+ * resumes): at a chunk-size line when chunked, else a body delimited by
+ * close. The head reads as a 200 with no kept header fields; no ops->head.
+ */
+void http1_join_body(struct http1_parser *p, int chunked);
+
 /* Stop parsing: the connection no longer speaks HTTP (after 101). */
 void http1_set_opaque(struct http1_parser *p);
 
