@@ -16,6 +16,7 @@
 #include <linux/types.h>
 #include "mcpwire.h"
 #include "proto/conn.h"
+#include "proto/stdio.h"
 #include "stream/flow.h"
 #include "stream/stream.h"
 
@@ -23,6 +24,7 @@ struct stream_conn {
 	struct stream_key key;
 	struct stream_conn_info info;
 	struct proto_conn *proto;
+	struct stdio_conn *stdio; /* instead of proto: a stdio server's fd 0/1 */
 	uint64_t flow_id;
 	uint64_t next_off[2]; /* expected offset per enum stream_dir */
 	int seen[2];	      /* a first chunk arrived in this direction */
@@ -101,6 +103,7 @@ static void stream_drop(struct stream_table *st, struct stream_conn *c, uint64_t
 		*pp = c->hnext;
 	stream_lru_unlink(st, c);
 	proto_conn_free(c->proto, ts_ns);
+	stdio_conn_free(c->stdio, ts_ns);
 	flow_release(st->flows, c->flow_id);
 	st->nconns--;
 	free(c);
@@ -165,8 +168,15 @@ static struct stream_conn *stream_create(struct stream_table *st, const struct s
 	c->flow_id = flow_acquire(st->flows, &p.local, &p.remote, info->netns);
 	p.flow_id = c->flow_id;
 
-	c->proto = proto_conn_new(&p, st->sink);
-	if (!c->proto) {
+	if (info->family == MW_FAM_PIPE || info->family == MW_FAM_UNIX) {
+		struct stdio_conn_params sp = { .flow_id = p.flow_id, .tgid = p.tgid,
+						.fd = key->fd, .max_body = p.max_body };
+
+		memcpy(sp.comm, p.comm, sizeof(sp.comm));
+		c->stdio = stdio_conn_new(&sp, st->sink);
+	} else
+		c->proto = proto_conn_new(&p, st->sink);
+	if (!c->proto && !c->stdio) {
 		flow_release(st->flows, c->flow_id);
 		free(c);
 		return NULL;
@@ -268,10 +278,15 @@ void stream_data(struct stream_table *st, const struct stream_key *key, enum str
 			st->stats.gaps++;
 			st->stats.gap_bytes += offset - expected;
 		}
-		proto_conn_gap(c->proto, dir, offset - expected, after_cap, ts_ns);
+		if (c->stdio)
+			stdio_conn_gap(c->stdio, dir, offset - expected, after_cap, ts_ns);
+		else
+			proto_conn_gap(c->proto, dir, offset - expected, after_cap, ts_ns);
 	}
 	c->next_off[dir] = offset + len;
-	if (len)
+	if (len && c->stdio)
+		stdio_conn_data(c->stdio, dir, data, len, ts_ns);
+	else if (len)
 		proto_conn_data(c->proto, dir, data, len, ts_ns);
 }
 
