@@ -15,8 +15,8 @@ VERSION := 0.1.0$(shell git rev-parse --short HEAD 2>/dev/null | sed "s/^/+/")
 
 # Debian 12 packages the build and the tests need (make deps).
 BUILD_DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev \
-	libjansson-dev pkg-config libcmocka-dev
-TEST_DEPS := iproute2 prometheus curl procps
+	libjansson-dev pkg-config libcmocka-dev libncurses-dev
+TEST_DEPS := iproute2 prometheus curl procps tmux
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
@@ -39,9 +39,16 @@ SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 # Every pipeline stage is a library object set; main.c alone makes the daemon.
 LIB_SRCS := $(sort $(wildcard userspace/capture/*.c userspace/stream/*.c userspace/proto/*.c \
-	userspace/mcp/*.c userspace/metrics/*.c userspace/http/*.c))
+	userspace/mcp/*.c userspace/metrics/*.c userspace/http/*.c userspace/calllog/*.c))
 LIB_OBJS := $(patsubst %.c,$(OUTPUT)/obj/%.o,$(LIB_SRCS))
 MAIN_OBJ := $(OUTPUT)/obj/userspace/main.o
+
+# mcptop is an API client: jansson and ncurses, no libbpf and none of the
+# pipeline (when it captures by itself it runs build/mcpwire). stats and
+# model have no I/O and are linked into the unit tests too.
+MCPTOP_OBJS := $(patsubst %.c,$(OUTPUT)/obj/%.o,$(sort $(wildcard userspace/mcptop/*.c)))
+MCPTOP_PURE_OBJS := $(OUTPUT)/obj/userspace/mcptop/stats.o $(OUTPUT)/obj/userspace/mcptop/model.o
+MCPTOP_LIBS := -ljansson $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo) -lm
 
 TEST_SRCS := $(sort $(wildcard selftests/unit/test_*.c))
 TEST_BINS := $(patsubst selftests/unit/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
@@ -53,7 +60,7 @@ TEST_HELPER_OBJS := $(patsubst %.c,$(OUTPUT)/obj/%.o,$(TEST_HELPER_SRCS))
 .PHONY: all deps test-deps test unit integration demo microbench clean FORCE
 .DELETE_ON_ERROR:
 
-all: $(OUTPUT)/mcpwire
+all: $(OUTPUT)/mcpwire $(OUTPUT)/mcptop
 
 # Installs what is missing on a fresh Debian 12 machine; a no-op otherwise.
 deps:
@@ -101,6 +108,13 @@ $(OUTPUT)/mcpwire: $(MAIN_OBJ) $(LIB_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
+$(OUTPUT)/mcptop: $(MCPTOP_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(MCPTOP_LIBS) -o $@
+
+$(OUTPUT)/tests/test_api $(OUTPUT)/tests/test_mcptop_stats: $(MCPTOP_PURE_OBJS)
+$(OUTPUT)/tests/test_api: $(OUTPUT)/obj/userspace/mcptop/fetch.o
+
 $(OUTPUT)/tests/%: $(OUTPUT)/obj/selftests/unit/%.o $(LIB_OBJS) $(TEST_HELPER_OBJS) | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -lcmocka -o $@
@@ -120,9 +134,11 @@ unit: $(TEST_BINS)
 		MCPWIRE_FIXTURES=$(CURDIR)/selftests/fixtures MCPWIRE_CAPTURES=$(CURDIR)/selftests/fixtures/wire-captures \
 		$$t || fail=1; done; exit $$fail
 
-# Integration tests: root, network namespaces, real MCP servers.
-integration: $(OUTPUT)/mcpwire
-	$(Q)selftests/integration/run.sh
+# Integration tests: root, network namespaces, real MCP servers. Each script
+# prints TAP and "N passed, N failed"; all run even when one fails.
+INTEGRATION_SCRIPTS := run.sh stdio.sh calllog.sh mcptop.sh dashboards.sh
+integration: $(OUTPUT)/mcpwire $(OUTPUT)/mcptop
+	$(Q)rc=0; for t in $(INTEGRATION_SCRIPTS); do selftests/integration/$$t || rc=1; done; exit $$rc
 
 # The README's test command: installs what it needs, builds, runs everything.
 test:
@@ -130,6 +146,7 @@ test:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory integration
+	$(Q)$(MAKE) --no-print-directory deploy-check
 
 demo:
 	$(Q)$(MAKE) --no-print-directory test-deps
@@ -218,3 +235,10 @@ fuzz:
 	exit $$fail
 
 -include $(shell find $(FUZZ_OUT)/obj -name '*.d' 2>/dev/null)
+
+# Offline checks of dashboards/ and deploy/: alert rules (promtool), dashboards'
+# JSON, Kubernetes manifests, compose file, systemd unit, the Dockerfile's steps
+# (selftests/deploy/run.sh; docs/deploy.md).
+.PHONY: deploy-check
+deploy-check:
+	$(Q)selftests/deploy/run.sh

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "mcpwire.h"
+#include "calllog/calllog.h"
 #include "capture/capture.h"
 #include "http/http_server.h"
 #include "mcp/mcp.h"
@@ -29,10 +30,17 @@
 #define MAIN_TICK_MS 100
 
 static volatile sig_atomic_t exiting;
+static volatile sig_atomic_t reopen_log;
 
 static void main_on_signal(int sig)
 {
 	exiting = 1;
+}
+
+/* SIGHUP: logrotate renamed the call log; the pipeline reopens it. */
+static void main_on_hup(int sig)
+{
+	reopen_log = 1;
 }
 
 struct main_opts {
@@ -44,6 +52,8 @@ struct main_opts {
 	unsigned long cap_bytes;
 	unsigned long max_body;
 	unsigned long max_conns;
+	const char *log_calls;
+	int log_payloads;
 };
 
 static void main_usage(FILE *f)
@@ -65,6 +75,10 @@ static void main_usage(FILE *f)
 		"                           head and the last 64 KiB are kept (default 1048576)\n"
 		"  --max-body N             largest HTTP body parsed (default 16777216)\n"
 		"  --max-conns N            sockets tracked at once (default 65536)\n"
+		"  --log-calls FILE         append one JSON line per finished call to FILE\n"
+		"                           ('-' for standard output); SIGHUP reopens it\n"
+		"  --log-payloads           with --log-calls: also log argument values and\n"
+		"                           results, secrets redacted (docs/call-log.md)\n"
 		"  -v, --verbose            log start-up details and the BPF verifier log\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            print the version\n");
@@ -90,7 +104,8 @@ static int main_parse_num(const char *opt, const char *s, double min, double max
 /* Returns 0 to run, 1 to exit 0 (help/version), -1 on a bad command line. */
 static int main_parse_args(int argc, char **argv, struct main_opts *o)
 {
-	enum { OPT_LISTEN = 256, OPT_TIMEOUT, OPT_IDLE, OPT_DEDUP, OPT_CAP, OPT_BODY, OPT_CONNS };
+	enum { OPT_LISTEN = 256, OPT_TIMEOUT, OPT_IDLE, OPT_DEDUP, OPT_CAP, OPT_BODY, OPT_CONNS,
+	       OPT_LOG_CALLS, OPT_LOG_PAYLOADS };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "request-timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -99,6 +114,8 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o)
 		{ "cap-bytes", required_argument, NULL, OPT_CAP },
 		{ "max-body", required_argument, NULL, OPT_BODY },
 		{ "max-conns", required_argument, NULL, OPT_CONNS },
+		{ "log-calls", required_argument, NULL, OPT_LOG_CALLS },
+		{ "log-payloads", no_argument, NULL, OPT_LOG_PAYLOADS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -140,6 +157,16 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o)
 				return -1;
 			o->max_conns = (unsigned long)v;
 			break;
+		case OPT_LOG_CALLS:
+			if (!*optarg) {
+				fprintf(stderr, "mcpwire: --log-calls needs a file name or '-'\n");
+				return -1;
+			}
+			o->log_calls = optarg;
+			break;
+		case OPT_LOG_PAYLOADS:
+			o->log_payloads = 1;
+			break;
 		case 'v':
 			o->verbose = 1;
 			break;
@@ -161,6 +188,10 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "mcpwire: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -1;
+	}
+	if (o->log_payloads && !o->log_calls) {
+		fprintf(stderr, "mcpwire: --log-payloads needs --log-calls (see --help)\n");
 		return -1;
 	}
 	return 0;
@@ -209,7 +240,9 @@ int main(int argc, char **argv)
 	struct stream_table *st = NULL;
 	struct http_server *http = NULL;
 	struct capture *cap = NULL;
+	struct calllog *calls = NULL;
 	struct sigaction sa = { .sa_handler = main_on_signal };
+	struct sigaction sa_hup = { .sa_handler = main_on_hup };
 	char err[256] = "";
 	uint64_t next_tick = 0;
 	int rc;
@@ -223,6 +256,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	if (o.log_calls) {
+		calls = calllog_open(o.log_calls, o.log_payloads, err, sizeof(err));
+		if (!calls) {
+			fprintf(stderr, "mcpwire: %s\n", err);
+			return 1;
+		}
+		if (o.log_payloads)
+			fprintf(stderr, "mcpwire: --log-payloads: this build does not capture "
+					"payloads yet; call records carry no arguments or "
+					"results\n");
+	}
+
 	m = metrics_new(&mcfg);
 	pcfg.request_timeout_ns = (uint64_t)(o.request_timeout_s * 1e9);
 	pcfg.dedup_window_ns = (uint64_t)(o.dedup_window_ms * 1e6);
@@ -230,6 +275,14 @@ int main(int argc, char **argv)
 	mcp = m ? mcp_new(&pcfg, m) : NULL;
 	scfg.max_conns = (uint32_t)o.max_conns;
 	scfg.max_body = (uint32_t)o.max_body;
+	if (mcp && calls) {
+		struct mcp_call_sink cs = calllog_sink(calls);
+
+		if (mcp_set_call_sink(mcp, &cs)) {
+			mcp_free(mcp);
+			mcp = NULL;
+		}
+	}
 	st = mcp ? stream_table_new(&scfg, mcp_sink(mcp)) : NULL;
 	if (!st) {
 		fprintf(stderr, "mcpwire: out of memory\n");
@@ -261,6 +314,8 @@ int main(int argc, char **argv)
 	http_server_set_ready(http, 1);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (calls)
+		sigaction(SIGHUP, &sa_hup, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	fprintf(stderr, "mcpwire %s: capturing; metrics on http://%s%s/metrics\n",
 		MCPWIRE_VERSION, o.listen[0] == ':' ? "0.0.0.0" : "", o.listen);
@@ -275,8 +330,18 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 		now = main_now_ns();
+		if (reopen_log) {
+			reopen_log = 0;
+			if (calllog_reopen(calls, err, sizeof(err)))
+				fprintf(stderr, "mcpwire: %s; still writing to the old file\n",
+					err);
+		}
 		if (now >= next_tick) {
 			mcp_tick(mcp, now);
+			if (calls) {
+				calllog_flush(calls);
+				metrics_call_log_errors_set(m, calllog_errors(calls));
+			}
 			main_export_totals(cap, st, m);
 			metrics_publish(m);
 			next_tick = now + MAIN_TICK_MS * 1000000ULL;
@@ -289,6 +354,7 @@ cleanup:
 	http_server_stop(http);
 	stream_table_free(st);
 	mcp_free(mcp);
+	calllog_close(calls);
 	metrics_free(m);
 	return rc;
 }

@@ -10,7 +10,7 @@
 //   node client.mjs --url http://10.x.y.z:3001/mcp --record out.json
 //        [--mix basic|full] [--repeat N] [--delay-ms MS] [--max-seconds S]
 //        [--timeout-ms MS] [--quiet]
-//        [--pause-file PATH [--pause-timeout S] [--hold-file PATH2]]
+//        [--pause-file PATH [--pause-timeout S] [--hold-file PATH2] [--logging]]
 //
 // One iteration = one session: initialize (connect), tools/list, tools/call
 // (echo x5, get-sum x3, get-tiny-image x2, get-env x1, one unknown tool),
@@ -38,14 +38,41 @@
 // is pending at the pause: "pause.pending_at_pause"). --hold-file PATH2 stops
 // once more after the mix and before DELETE (PATH2.ready, then wait for
 // PATH2, at most 10 s), so connections can be inspected while still open.
+// --logging (with --pause-file) turns server-everything's simulated logging
+// on (toggle-simulated-logging) just before the pause, so the standalone GET
+// SSE stream is carrying notifications/message (one at once, then one every
+// 5 s) while mcpwire starts; after the mix it waits, at most 6 s, until one
+// has arrived after the pause, then turns it off. "pause.log_in_pause" counts
+// the ones that arrived while paused (the comparison needs 0: mcpwire may or
+// may not have been attached when they went by).
+//
+// stdio (mcp-wire.md §5):
+//   node client.mjs --stdio --record out.json --mix basic|full|memory|filesystem
+//        [--env KEY=VALUE]... [--fs-dir DIR] [--repeat N] ... -- COMMAND [ARGS...]
+// spawns COMMAND as the server with the SDK's StdioClientTransport (each
+// iteration a new server process, i.e. a new session) and ends each session
+// by closing the server's stdin (client.close()). --env adds to the SDK's
+// default environment (MEMORY_FILE_PATH for server-memory). Mixes basic and
+// full are the everything mix above; memory exercises server-memory's
+// knowledge-graph tools (create_entities, create_relations, add_observations,
+// read_graph, search_nodes, open_nodes, one call failing with isError) and a
+// prompts/get of a prompt it does not have (a JSON-RPC error); filesystem
+// exercises server-filesystem's tools on --fs-dir (list_allowed_directories,
+// list_directory, write_file, read_text_file, get_file_info, search_files,
+// directory_tree, and a read outside the allowed directory: isError).
 
 import { writeFileSync, renameSync, existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 
-const { values: opt } = parseArgs({
+const { values: opt, positionals } = parseArgs({
+	allowPositionals: true,
 	options: {
+		stdio: { type: 'boolean', default: false },
+		env: { type: 'string', multiple: true, default: [] },
+		'fs-dir': { type: 'string' },
 		url: { type: 'string' },
 		record: { type: 'string' },
 		mix: { type: 'string', default: 'basic' },
@@ -57,6 +84,7 @@ const { values: opt } = parseArgs({
 		'pause-file': { type: 'string' },
 		'pause-timeout': { type: 'string', default: '30' },
 		'hold-file': { type: 'string' },
+		logging: { type: 'boolean', default: false },
 	},
 });
 
@@ -65,8 +93,22 @@ function die(msg) {
 	process.exit(2);
 }
 
-if (!opt.url) die('--url is required');
-if (!['basic', 'full'].includes(opt.mix)) die(`bad --mix ${opt.mix}`);
+const STDIO = opt.stdio;
+if (STDIO) {
+	if (opt.url || !positionals.length) die('--stdio takes no --url but a command: --stdio ... -- COMMAND [ARGS...]');
+	if (!['basic', 'full', 'memory', 'filesystem'].includes(opt.mix)) die(`bad --mix ${opt.mix}`);
+	if (opt.mix === 'filesystem' && !opt['fs-dir']) die('--mix filesystem needs --fs-dir');
+	if (opt['pause-file'] !== undefined) die('--pause-file is for HTTP only');
+} else {
+	if (!opt.url) die('--url is required');
+	if (!['basic', 'full'].includes(opt.mix)) die(`bad --mix ${opt.mix}`);
+}
+const STDIO_ENV = {};
+for (const kv of opt.env) {
+	const i = kv.indexOf('=');
+	if (i < 1) die(`bad --env ${kv}`);
+	STDIO_ENV[kv.slice(0, i)] = kv.slice(i + 1);
+}
 const REPEAT = Number(opt.repeat);
 const DELAY_MS = Number(opt['delay-ms']);
 const MAX_SECONDS = Number(opt['max-seconds']);
@@ -81,6 +123,9 @@ const PAUSE_TIMEOUT = Number(opt['pause-timeout']);
 const HOLD_FILE = opt['hold-file'];
 if (PAUSE_FILE !== undefined && REPEAT !== 1) die('--pause-file needs --repeat 1');
 if (HOLD_FILE !== undefined && PAUSE_FILE === undefined) die('--hold-file needs --pause-file');
+if (opt.logging && PAUSE_FILE === undefined) die('--logging needs --pause-file');
+// server-everything's switch for its simulated notifications/message
+const LOG_TOOL = 'toggle-simulated-logging';
 if (!(PAUSE_TIMEOUT >= 1 && PAUSE_TIMEOUT <= 30)) die('--pause-timeout must be 1..30');
 // With --pause-file: echo calls made before the pause (of TOOL_MIX's 5).
 const PAUSE_AFTER_CALLS = 2;
@@ -117,7 +162,7 @@ const newCounts = () => ({
 });
 
 const record = {
-	url: opt.url,
+	url: STDIO ? `stdio:${positionals.join(' ')}` : opt.url,
 	mix: opt.mix,
 	iterations: 0,
 	sessions: 0,
@@ -227,9 +272,15 @@ function instrument(transport) {
 		get: () => inner,
 		set: (fn) => {
 			inner = fn && ((msg, extra) => {
+				if (msg.result?.serverInfo !== undefined && msg.result?.protocolVersion !== undefined)
+					record.protocol_version = msg.result.protocolVersion; // the negotiated one
 				if (msg.method !== undefined && msg.id !== undefined)
 					for (const t of targets(phase)) bump(t.server_requests, msg.method);
-				else if (msg.method !== undefined) for (const t of targets(phase)) bump(t.notifications.received, msg.method);
+				else if (msg.method !== undefined) {
+					for (const t of targets(phase)) bump(t.notifications.received, msg.method);
+					if (msg.method === 'notifications/message' && record.pause?.state === 'paused')
+						record.pause.log_in_pause = (record.pause.log_in_pause ?? 0) + 1;
+				}
 				else if ('error' in msg) settle(msg.id, 'error', String(msg.error?.code));
 				else if ('result' in msg)
 					msg.result?.isError === true ? settle(msg.id, 'error', 'tool_error') : settle(msg.id, 'ok');
@@ -270,8 +321,66 @@ async function pause(pending) {
 	if (pending.size) record.errors.push(`pause: ${pending.size} request(s) pending at the pause`);
 }
 
+// A call whose JSON-RPC error is part of the mix: instrument() records it
+// from the wire, so the rejection is no failure of the run.
+async function expectFail(p) {
+	try {
+		await p;
+	} catch {
+		/* recorded by instrument() */
+	}
+}
+
+// server-memory 2026.8.31: its knowledge-graph tools on a fresh
+// MEMORY_FILE_PATH. Names carry the iteration so repeats never collide.
+async function memoryMix(client, ro, n) {
+	const { tools } = await client.listTools(undefined, ro);
+	const names = new Set(tools.map((t) => t.name));
+	for (const t of ['create_entities', 'create_relations', 'add_observations', 'read_graph', 'search_nodes', 'open_nodes'])
+		if (!names.has(t)) throw new Error(`server has no tool ${t}`);
+	const a = `mcpwire-a${n}`, b = `mcpwire-b${n}`;
+	const call = (name, args) => client.callTool({ name, arguments: args }, undefined, ro);
+	await call('create_entities', { entities: [
+		{ name: a, entityType: 'selftest', observations: ['first'] },
+		{ name: b, entityType: 'selftest', observations: [] },
+	] });
+	await call('create_relations', { relations: [{ from: a, to: b, relationType: 'observes' }] });
+	await call('add_observations', { observations: [{ entityName: a, contents: ['second', 'third'] }] });
+	for (let i = 0; i < 2; i++) await call('read_graph', {});
+	await call('search_nodes', { query: 'mcpwire' });
+	await call('search_nodes', { query: 'second' });
+	await call('open_nodes', { names: [a, b] });
+	// an entity that does not exist: the tool fails (isError)
+	const r = await call('add_observations', { observations: [{ entityName: 'no-such-entity', contents: ['x'] }] });
+	if (r.isError !== true) record.errors.push('add_observations on a missing entity did not return isError');
+	// no such prompt: a JSON-RPC error on the wire
+	await expectFail(client.getPrompt({ name: 'no-such-prompt' }, ro));
+	await client.ping(ro);
+}
+
+// server-filesystem 2026.8.31 with --fs-dir as its one allowed directory.
+async function filesystemMix(client, ro) {
+	const dir = opt['fs-dir'];
+	const call = (name, args) => client.callTool({ name, arguments: args }, undefined, ro);
+	await client.listTools(undefined, ro);
+	await call('list_allowed_directories', {});
+	await call('list_directory', { path: dir });
+	await call('write_file', { path: `${dir}/note.txt`, content: 'mcpwire selftest\nsecond line\n' });
+	for (let i = 0; i < 2; i++) await call('read_text_file', { path: `${dir}/note.txt` });
+	await call('read_text_file', { path: `${dir}/note.txt`, head: 1 });
+	await call('get_file_info', { path: `${dir}/note.txt` });
+	await call('search_files', { path: dir, pattern: 'note' });
+	await call('directory_tree', { path: dir });
+	// outside the allowed directory: access denied (isError)
+	const r = await call('read_text_file', { path: '/etc/hostname' });
+	if (r.isError !== true) record.errors.push('read_text_file outside the allowed directory did not return isError');
+	await client.ping(ro);
+}
+
 async function iteration(n) {
-	const transport = new StreamableHTTPClientTransport(new URL(opt.url));
+	const transport = STDIO ?
+		new StdioClientTransport({ command: positionals[0], args: positionals.slice(1), env: STDIO_ENV, stderr: 'inherit' }) :
+		new StreamableHTTPClientTransport(new URL(opt.url));
 	const pending = instrument(transport);
 	// No capabilities: the server then has no reason to send sampling,
 	// elicitation or roots requests, so every request on the wire is ours.
@@ -289,8 +398,13 @@ async function iteration(n) {
 		await client.connect(transport, ro);
 		record.sessions++;
 		record.server_info = client.getServerVersion() ?? null;
-		record.protocol_version = transport.protocolVersion ?? null;
+		if (!STDIO) record.protocol_version = transport.protocolVersion ?? null;
 
+		if (opt.mix === 'memory' || opt.mix === 'filesystem') {
+			await (opt.mix === 'memory' ? memoryMix(client, ro, n) : filesystemMix(client, ro));
+			closing = true;
+			return; // client.close() in finally closes the server's stdin
+		}
 		const { tools } = await client.listTools(undefined, ro);
 		const names = new Set(tools.map((t) => t.name));
 		for (const [name] of TOOL_MIX)
@@ -299,7 +413,10 @@ async function iteration(n) {
 		let calls = 0;
 		for (const [name, count, args] of TOOL_MIX)
 			for (let i = 0; i < count; i++) {
-				if (phase === 'before' && calls++ === PAUSE_AFTER_CALLS) await pause(pending);
+				if (phase === 'before' && calls++ === PAUSE_AFTER_CALLS) {
+					if (opt.logging) await client.callTool({ name: LOG_TOOL, arguments: {} }, undefined, ro);
+					await pause(pending);
+				}
 				await client.callTool({ name, arguments: args(i) }, undefined, ro);
 			}
 		// ts-v1 McpServer answers an unknown tool with isError:true (mcp-wire.md §3).
@@ -334,13 +451,21 @@ async function iteration(n) {
 				clearTimeout(t);
 			}
 		}
+		if (opt.logging && PAUSE_FILE !== undefined) {
+			const logs = () => record.phases.after.notifications.received['notifications/message'] ?? 0;
+			for (const t0 = Date.now(); !logs() && Date.now() - t0 < 6000 && !stopping; ) await sleep(50);
+			if (!logs()) record.errors.push('logging: no notifications/message within 6 s after the pause');
+			await client.callTool({ name: LOG_TOOL, arguments: {} }, undefined, ro);
+		}
 		if (HOLD_FILE !== undefined) {
 			record.hold = { file: HOLD_FILE, waited_ms: await stopAt(HOLD_FILE, 10) };
 			if (record.hold.waited_ms < 0) record.errors.push(`hold: ${HOLD_FILE} did not appear within 10 s`);
 		}
 		closing = true;
-		await transport.terminateSession();
-		for (const t of targets(phase)) t.http.delete++;
+		if (!STDIO) {
+			await transport.terminateSession();
+			for (const t of targets(phase)) t.http.delete++;
+		}
 	} catch (e) {
 		record.errors.push(`iteration ${n}: ${e?.message ?? e}`);
 	} finally {

@@ -281,7 +281,10 @@ stop_mcpwire ""
 # connection and its standalone GET SSE stream open; mcpwire starts; the client
 # resumes on the same transport. mcpwire must pick the open connections up on
 # their next syscall and count exactly the part after the pause, under the
-# fallback server_name (it never saw this session's initialize).
+# fallback server_name (it never saw this session's initialize). The client
+# turns server-everything's simulated logging on just before the pause, so the
+# GET stream is mid-body (a chunk-size line, then an SSE event) when mcpwire
+# first meets it.
 
 J_PAUSE=$WORK/joined.pause
 J_HOLD=$WORK/joined.hold
@@ -313,13 +316,13 @@ time_left || bail "joined: time left for the second scenario" "run.sh ran out of
 alive "${MCPWIRE_PID:-}" && bail "joined: no mcpwire runs before the client pauses" "pid $MCPWIRE_PID"
 ip netns exec "${NETNS_NS[client]}" timeout 60 node "$INTEG_DIR/client.mjs" --url "http://$SERVER_IP:$SERVER_PORT/mcp" \
 	--record "$WORK/record-joined.json" --mix full --repeat 1 --max-seconds 40 \
-	--pause-file "$J_PAUSE" --pause-timeout 30 --hold-file "$J_HOLD" --quiet \
+	--pause-file "$J_PAUSE" --pause-timeout 30 --hold-file "$J_HOLD" --logging --quiet \
 	>"$WORK/client-joined.out" 2>"$WORK/client-joined.err" </dev/null &
 J_CLIENT_PID=$!
 mcpw_on_exit "stop_pid $J_CLIENT_PID 3"
 if wait_file 20 "$J_PAUSE.ready" "$J_CLIENT_PID"; then
 	ss_conns "$WORK/ss.pause"
-	tap_ok "joined: client paused after initialize, tools/list and 2 calls; $(wc -l <"$WORK/ss.pause") TCP connection(s) to $J_NAME open, no mcpwire running"
+	tap_ok "joined: client paused after initialize, tools/list, 2 calls and toggle-simulated-logging; $(wc -l <"$WORK/ss.pause") TCP connection(s) to $J_NAME open, no mcpwire running"
 else
 	bail "joined: client pauses within 20 s" "$(cat "$WORK/client-joined.err")" "$(cat "$WORK/record-joined.json" 2>/dev/null)"
 fi
@@ -383,6 +386,28 @@ before_fail=$T_FAIL
 tap_feed "$WORK/check-joined.out" "joined: "
 if [ "$rc" != 0 ] && [ "$T_FAIL" = "$before_fail" ]; then
 	tap_not_ok "joined: check.mjs ran" "exit status $rc without a failed check:" "$(tail -n 20 "$WORK/check-joined.out")"
+fi
+
+# 15b. the GET stream was open before mcpwire and carrying notifications: its
+# first bytes seen were the middle of the SSE body (proto/conn.c "joining")
+node -e 'const fs = require("fs"), r = require(process.argv[1]), name = process.argv[3];
+	const got = r.phases.after.notifications.received["notifications/message"] ?? 0, inPause = r.pause.log_in_pause ?? 0;
+	let m = 0;
+	for (const l of fs.readFileSync(process.argv[2], "utf8").split("\n"))
+		if (l.startsWith("mcp_notifications_total{") && l.includes(`server_name="${name}"`) &&
+		    l.includes("method=\"notifications/message\"") && l.includes("direction=\"server_to_client\""))
+			m += Number(l.split(" ").pop());
+	console.log(`${got} ${m} ${inPause}`);' "$WORK/record-joined.json" "$WORK/metrics.joined" "$J_NAME" >"$WORK/joined.log" 2>&1
+read -r J_LOG_GOT J_LOG_M J_LOG_PAUSE <"$WORK/joined.log"
+if [ "${J_LOG_PAUSE:-x}" != 0 ]; then
+	tap_not_ok "joined: no notifications/message went by while mcpwire was starting" \
+		"$(cat "$WORK/joined.log")" "the client got ${J_LOG_PAUSE:-?} during the pause: mcpwire may or may not have seen them"
+elif [ "${J_LOG_GOT:-0}" -ge 1 ] && [ "$J_LOG_GOT" = "$J_LOG_M" ]; then
+	tap_ok "joined: notifications/message on the GET stream open before mcpwire started: $J_LOG_GOT received after the pause = mcp_notifications_total{server_name=\"$J_NAME\",method=\"notifications/message\",direction=\"server_to_client\"} $J_LOG_M"
+else
+	tap_not_ok "joined: notifications/message on the GET stream open before mcpwire started are counted exactly" \
+		"received after the pause: ${J_LOG_GOT:-?}, mcp_notifications_total: ${J_LOG_M:-?}" "$(cat "$WORK/joined.log")" \
+		"$(grep -a 'notifications/message\|mcpwire_parse' "$WORK/metrics.joined")"
 fi
 
 # 16. the second daemon survived and stops cleanly

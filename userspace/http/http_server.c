@@ -16,11 +16,13 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "http/http_server.h"
+#include "metrics/api.h"
 #include "metrics/metrics.h"
 
 /* libmicrohttpd 0.9.71 turned the handler's int result into an enum. */
@@ -35,6 +37,10 @@
  * file descriptors. */
 #define HTTP_SERVER_MAX_CONNS 64
 #define HTTP_SERVER_TIMEOUT_S 10
+#define HTTP_SERVER_JSON "application/json"
+/* The pipeline renders the API only once asked (metrics_api_want()) and
+ * publishes every ~100 ms: the first request waits this long for it. */
+#define HTTP_SERVER_API_WAIT_MS 1000
 
 struct http_server {
 	struct MHD_Daemon *daemon;
@@ -88,6 +94,112 @@ static MHD_RESULT http_server_metrics(struct http_server *h, struct MHD_Connecti
 	return ret;
 }
 
+static MHD_RESULT http_server_json(struct MHD_Connection *conn, unsigned int status, char *body,
+				   size_t len)
+{
+	struct MHD_Response *res;
+	MHD_RESULT ret;
+
+	if (!body)
+		return MHD_NO;
+	res = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!res) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, HTTP_SERVER_JSON);
+	MHD_add_response_header(res, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	ret = MHD_queue_response(conn, status, res);
+	MHD_destroy_response(res);
+	return ret;
+}
+
+static MHD_RESULT http_server_json_error(struct MHD_Connection *conn, unsigned int status,
+					 const char *msg)
+{
+	char *body = NULL;
+	int n = asprintf(&body, "{\"error\":\"%s\"}", msg);
+
+	return http_server_json(conn, status, n < 0 ? NULL : body, n < 0 ? 0 : (size_t)n);
+}
+
+/* A snapshot with the API rendered, waiting for the pipeline's next
+ * publication when this is the first request in a while; NULL if none came. */
+static struct metrics_snapshot *http_server_api_snapshot(struct http_server *h)
+{
+	struct timespec ts = { .tv_nsec = 20 * 1000000 };
+
+	metrics_api_want(h->m);
+	for (int waited = 0;; waited += 20) {
+		struct metrics_snapshot *snap = metrics_snapshot_get(h->m);
+
+		if (snap && snap->api_servers)
+			return snap;
+		metrics_snapshot_put(snap);
+		if (waited >= HTTP_SERVER_API_WAIT_MS)
+			return NULL;
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* GET /api/v1/...: docs/api.md. */
+static MHD_RESULT http_server_api(struct http_server *h, struct MHD_Connection *conn,
+				  const char *what)
+{
+	struct metrics_snapshot *snap;
+	struct MHD_Response *res;
+	MHD_RESULT ret;
+	char *body;
+	size_t len = 0;
+
+	if (strcmp(what, "servers") && strcmp(what, "calls") && strcmp(what, "health"))
+		return http_server_json_error(conn, MHD_HTTP_NOT_FOUND, "not found");
+	snap = http_server_api_snapshot(h);
+	if (!snap)
+		return http_server_json_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+					      "no snapshot yet");
+	if (!strcmp(what, "health")) {
+		int ready = atomic_load(&h->ready);
+
+		body = metrics_api_health_json(snap, ready, &len);
+		metrics_snapshot_put(snap);
+		return http_server_json(conn, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+					body, len);
+	}
+	if (!strcmp(what, "calls")) {
+		const char *since = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
+								"since");
+		unsigned long long n = 0;
+		char *end = NULL;
+
+		if (since) {
+			errno = 0;
+			n = strtoull(since, &end, 10);
+			if (errno || end == since || *end || *since < '0' || *since > '9') {
+				metrics_snapshot_put(snap);
+				return http_server_json_error(conn, MHD_HTTP_BAD_REQUEST,
+							      "since: expected a call sequence "
+							      "number");
+			}
+		}
+		body = metrics_api_calls_json(snap, n, &len);
+		metrics_snapshot_put(snap);
+		return http_server_json(conn, MHD_HTTP_OK, body, len);
+	}
+	/* the response holds the snapshot's reference, as /metrics does */
+	res = MHD_create_response_from_buffer_with_free_callback_cls(
+		snap->api_servers_len, (void *)snap->api_servers, http_server_snapshot_free, snap);
+	if (!res) {
+		metrics_snapshot_put(snap);
+		return MHD_NO;
+	}
+	MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, HTTP_SERVER_JSON);
+	MHD_add_response_header(res, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, res);
+	MHD_destroy_response(res);
+	return ret;
+}
+
 static MHD_RESULT http_server_handler(void *cls, struct MHD_Connection *conn, const char *url,
 				      const char *method, const char *version,
 				      const char *upload_data, size_t *upload_data_size,
@@ -100,6 +212,8 @@ static MHD_RESULT http_server_handler(void *cls, struct MHD_Connection *conn, co
 					 "method not allowed\n", "GET, HEAD");
 	if (!strcmp(url, "/metrics"))
 		return http_server_metrics(h, conn);
+	if (!strncmp(url, "/api/v1/", 8))
+		return http_server_api(h, conn, url + 8);
 	if (!strcmp(url, "/healthz")) {
 		if (!atomic_load(&h->ready))
 			return http_server_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE,

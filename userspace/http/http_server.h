@@ -10,6 +10,10 @@
  *                  before: the socket is bound before the BPF programs are
  *                  attached (a port in use must fail first), and a probe or a
  *                  test must not take a bound port for a capturing daemon
+ *   GET /api/v1/servers, /api/v1/calls?since=N, /api/v1/health
+ *                  the JSON API mcptop reads (docs/api.md, metrics/api.h),
+ *                  "Content-Type: application/json"; unknown /api/v1/ paths
+ *                  404 with a JSON error
  *   anything else  404; methods other than GET and HEAD get 405
  * The server threads only read snapshots (metrics_snapshot_get()), never the
  * pipeline's live tables.

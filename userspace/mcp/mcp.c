@@ -2,6 +2,9 @@
 /*
  * mcp/ — the proto_sink that turns JSON-RPC messages into MCP metrics.
  */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +14,38 @@
 #include "mcp/session.h"
 #include "metrics/metrics.h"
 
+/* clientInfo of an initialize request (mcp-wire.md §4). */
+struct mcp_client {
+	uint8_t known;
+	uint8_t truncated;
+	char name[MCP_STR_MAX];
+	char version[MCP_STR_MAX];
+};
+
+/* What a call record needs beyond what the metrics keep, per pending slot.
+ * Only allocated with a call sink: the metrics alone do not pay for it. */
+struct mcp_call_info {
+	uint8_t valid;	     /* filled when the request was registered */
+	uint8_t observer;    /* enum mcp_observer of the request */
+	uint8_t transport;
+	uint8_t target_kind; /* enum mcp_call_target */
+	uint8_t truncated;
+	uint32_t tgid;
+	char comm[16];
+	char method[MCP_STR_MAX];
+	char target[MCP_STR_MAX];
+	char session[sizeof(((struct mcp_wire_ctx *)0)->session)];
+	char endpoint[sizeof(((struct mcp_endpoint *)0)->label)];
+	struct mcp_client client;
+};
+
+/* The clientInfo of a session, per session slot; gen tells whether it belongs
+ * to the slot's current session. */
+struct mcp_session_client {
+	uint32_t gen;
+	struct mcp_client client;
+};
+
 struct mcp_state {
 	struct mcp_config cfg;
 	struct metrics *m;
@@ -19,6 +54,9 @@ struct mcp_state {
 	struct mcp_pair pair;
 	struct mcp_endpoints eps;
 	struct mcp_sessions sess;
+	struct mcp_call_sink call_sink;
+	struct mcp_call_info *calls;		/* per pending slot, with a call sink */
+	struct mcp_session_client *clients;	/* per session slot, with a call sink */
 };
 
 /* The scopes a message may pair in, most specific first (mcp.h). */
@@ -86,14 +124,131 @@ static uint32_t mcp_find(struct mcp_state *s, const struct mcp_scopes *sc, uint8
 static void mcp_drop_pending(struct mcp_state *s, uint32_t slot)
 {
 	metrics_in_flight_add(s->m, s->pair.ents[slot].server, -1);
+	if (s->calls)
+		s->calls[slot].valid = 0;
 	mcp_pair_remove(&s->pair, slot);
+}
+
+static void mcp_copy_str(char *dst, size_t size, const struct mcp_str *src, uint8_t *truncated)
+{
+	snprintf(dst, size, "%s", src->s);
+	*truncated |= src->truncated;
+}
+
+/* Fills the call info of a request just registered in slot. */
+static void mcp_call_begin(struct mcp_state *s, uint32_t slot, const struct mcp_wire_ctx *ctx,
+			   const struct jsonrpc_msg *msg, uint32_t sess)
+{
+	struct mcp_call_info *ci = &s->calls[slot];
+	const struct mcp_session_client *sc;
+
+	memset(ci, 0, offsetof(struct mcp_call_info, method));
+	ci->valid = 1;
+	ci->observer = ctx->observer;
+	ci->transport = ctx->transport;
+	ci->tgid = ctx->tgid;
+	memcpy(ci->comm, ctx->comm, sizeof(ci->comm));
+	ci->comm[sizeof(ci->comm) - 1] = '\0';
+	mcp_copy_str(ci->method, sizeof(ci->method), &msg->method, &ci->truncated);
+	ci->target[0] = '\0';
+	if (!strcmp(msg->method.s, "tools/call") || !strcmp(msg->method.s, "prompts/get")) {
+		ci->target_kind = msg->method.s[0] == 't' ? MCP_CALL_TARGET_TOOL :
+							    MCP_CALL_TARGET_PROMPT;
+		mcp_copy_str(ci->target, sizeof(ci->target), &msg->name, &ci->truncated);
+	} else if (!strncmp(msg->method.s, "resources/", 10) &&
+		   (msg->uri.len || msg->uri.truncated)) {
+		ci->target_kind = MCP_CALL_TARGET_RESOURCE;
+		mcp_copy_str(ci->target, sizeof(ci->target), &msg->uri, &ci->truncated);
+	}
+	snprintf(ci->session, sizeof(ci->session), "%s", ctx->session);
+	snprintf(ci->endpoint, sizeof(ci->endpoint), "%s", ctx->server.label);
+	ci->client.known = 0;
+	if (!strcmp(msg->method.s, "initialize") && ctx->dir == MCP_C2S &&
+	    (msg->peer_name.len || msg->peer_name.truncated)) {
+		/* the session it opens does not exist yet: mcp_initialized()
+		 * hands this to the session when the result names it */
+		ci->client.known = 1;
+		ci->client.truncated = msg->peer_name.truncated || msg->peer_version.truncated;
+		snprintf(ci->client.name, sizeof(ci->client.name), "%s", msg->peer_name.s);
+		snprintf(ci->client.version, sizeof(ci->client.version), "%s",
+			 msg->peer_version.s);
+	} else if (sess != MCP_TABLE_NONE) {
+		sc = &s->clients[sess];
+		if (sc->client.known && sc->gen == s->sess.ents[sess].gen)
+			ci->client = sc->client;
+	}
+}
+
+/*
+ * Hands the record of the request in slot to the call sink. end is the
+ * message that ended it (NULL for expiry and eviction), end_msg its
+ * JSON-RPC message when it is the answer.
+ */
+static void mcp_call_end(struct mcp_state *s, uint32_t slot, uint32_t server, uint8_t status,
+			 uint8_t err, int64_t err_value, uint64_t ts_ns,
+			 const struct mcp_wire_ctx *end)
+{
+	const struct mcp_pending *e = &s->pair.ents[slot];
+	const struct mcp_call_info *ci = s->calls ? &s->calls[slot] : NULL;
+	struct mcp_call_record r;
+	char end_comm[sizeof(end->comm)];
+
+	if (!ci || !ci->valid || !s->call_sink.call)
+		return;
+	r = (struct mcp_call_record){
+		.start_ns = e->ts_ns,
+		.end_ns = ts_ns > e->ts_ns ? ts_ns : e->ts_ns,
+		.status = status,
+		.err = err,
+		.err_value = err_value,
+		.dir = e->dir,
+		.transport = ci->transport,
+		.id = &e->id,
+		.server = metrics_server_name(s->m, server),
+		.endpoint = ci->endpoint,
+		.method = ci->method,
+		.target_kind = ci->target_kind,
+		.target = ci->target,
+		.session = ci->session,
+		.server_comm = "",
+		.client_comm = "",
+		.truncated = ci->truncated || (ci->client.known && ci->client.truncated),
+	};
+	/* initialize is sent before its session exists: name the one it made */
+	if (!r.session[0] && end && end->dir != e->dir)
+		r.session = end->new_session[0] ? end->new_session : end->session;
+	if (ci->client.known) {
+		r.client_name = ci->client.name;
+		r.client_version = ci->client.version;
+	}
+	if (ci->observer == MCP_OBS_SERVER) {
+		r.server_pid = ci->tgid;
+		r.server_comm = ci->comm;
+	} else {
+		r.client_pid = ci->tgid;
+		r.client_comm = ci->comm;
+	}
+	/* the other side is named only if its own socket saw the end */
+	if (end && end->observer != ci->observer && end->tgid) {
+		memcpy(end_comm, end->comm, sizeof(end_comm));
+		end_comm[sizeof(end_comm) - 1] = '\0';
+		if (end->observer == MCP_OBS_SERVER) {
+			r.server_pid = end->tgid;
+			r.server_comm = end_comm;
+		} else {
+			r.client_pid = end->tgid;
+			r.client_comm = end_comm;
+		}
+	}
+	s->call_sink.call(s->call_sink.arg, &r);
 }
 
 /* Counts a finished request under server (the name known at its end). */
 static void mcp_finish(struct mcp_state *s, uint32_t slot, uint32_t server, uint8_t status,
-		       uint8_t err, int64_t err_value, uint64_t ts_ns)
+		       uint8_t err, int64_t err_value, const struct mcp_wire_ctx *end)
 {
 	const struct mcp_pending *e = &s->pair.ents[slot];
+	uint64_t ts_ns = end->ts_ns;
 	struct metrics_call c = {
 		.server = server,
 		.method = e->method,
@@ -105,6 +260,7 @@ static void mcp_finish(struct mcp_state *s, uint32_t slot, uint32_t server, uint
 	};
 
 	metrics_call_done(s->m, &c);
+	mcp_call_end(s, slot, server, status, err, err_value, ts_ns, end);
 	mcp_drop_pending(s, slot);
 }
 
@@ -122,7 +278,11 @@ static void mcp_request(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
 	if (slot != MCP_TABLE_NONE)
 		mcp_drop_pending(s, slot);
 	if (mcp_pair_count(&s->pair) == s->pair.t.cap) {
-		mcp_drop_pending(s, mcp_pair_oldest(&s->pair));
+		uint32_t old = mcp_pair_oldest(&s->pair);
+
+		mcp_call_end(s, old, s->pair.ents[old].server, MCP_CALL_EVICTED, 0, 0, ctx->ts_ns,
+			     NULL);
+		mcp_drop_pending(s, old);
 		metrics_table_eviction(s->m, "pending");
 	}
 	slot = mcp_pair_insert(&s->pair, &sc->v[0], ctx->dir, &msg->id);
@@ -134,6 +294,8 @@ static void mcp_request(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
 			  metrics_tool(s->m, server, msg->name.s, msg->name.truncated) :
 			  METRICS_TOOL_OTHER;
 	metrics_in_flight_add(s->m, server, 1);
+	if (s->calls)
+		mcp_call_begin(s, slot, ctx, msg, sc->session);
 }
 
 static void mcp_notification(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
@@ -151,7 +313,7 @@ static void mcp_notification(struct mcp_state *s, const struct mcp_wire_ctx *ctx
 	 * direction"; the request ends here, a late response is ignored */
 	slot = mcp_find(s, sc, ctx->dir, &msg->cancel_id);
 	if (slot != MCP_TABLE_NONE)
-		mcp_finish(s, slot, server, METRICS_STATUS_CANCELLED, 0, 0, ctx->ts_ns);
+		mcp_finish(s, slot, server, METRICS_STATUS_CANCELLED, 0, 0, ctx);
 }
 
 /* An initialize result (lifecycle.mdx): names the endpoint, sets its
@@ -177,7 +339,7 @@ static void mcp_rename_pending(struct mcp_state *s, uint32_t from, uint32_t to)
 
 static void mcp_initialized(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
 			    const struct jsonrpc_msg *msg, uint32_t ep,
-			    const struct mcp_scopes *sc)
+			    const struct mcp_scopes *sc, uint32_t req)
 {
 	uint32_t sess = MCP_TABLE_NONE;
 	uint32_t before = mcp_endpoint_server(&s->eps, ep), after;
@@ -199,6 +361,12 @@ static void mcp_initialized(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
 	if (sess != MCP_TABLE_NONE)
 		mcp_session_start(&s->sess, sess, mcp_endpoint_server(&s->eps, ep),
 				  ctx->transport);
+	/* the session's clientInfo, for the records of its later calls */
+	if (sess != MCP_TABLE_NONE && req != MCP_TABLE_NONE && s->calls && s->calls[req].valid &&
+	    s->calls[req].client.known) {
+		s->clients[sess].gen = s->sess.ents[sess].gen;
+		s->clients[sess].client = s->calls[req].client;
+	}
 }
 
 static void mcp_response(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
@@ -213,7 +381,7 @@ static void mcp_response(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
 	 * missed the request */
 	if (ctx->dir == MCP_S2C && msg->kind == JSONRPC_RESULT &&
 	    (method == METRICS_METHOD_INITIALIZE || msg->peer_name.len || msg->peer_name.truncated))
-		mcp_initialized(s, ctx, msg, ep, sc);
+		mcp_initialized(s, ctx, msg, ep, sc, slot);
 	if (slot == MCP_TABLE_NONE)
 		return;
 
@@ -229,7 +397,7 @@ static void mcp_response(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
 		status = METRICS_STATUS_ERROR;
 		err = METRICS_ERR_TOOL;
 	}
-	mcp_finish(s, slot, mcp_endpoint_server(&s->eps, ep), status, err, err_value, ctx->ts_ns);
+	mcp_finish(s, slot, mcp_endpoint_server(&s->eps, ep), status, err, err_value, ctx);
 }
 
 static void mcp_process(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
@@ -238,6 +406,8 @@ static void mcp_process(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
 	uint32_t ep = mcp_endpoint_get(&s->eps, ctx->server.label);
 	struct mcp_scopes sc;
 
+	/* last-seen time, and the end time of the calls this message ends */
+	metrics_seen(s->m, mcp_endpoint_server(&s->eps, ep), ctx->ts_ns);
 	mcp_scopes_of(s, ctx, &sc);
 	switch (msg->kind) {
 	case JSONRPC_REQUEST:
@@ -263,17 +433,20 @@ static void mcp_process(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
  * rejects the late notification, and the request must not stay in flight.
  */
 static void mcp_cancel_session_pending(struct mcp_state *s, uint32_t sess, uint32_t server,
-				       uint64_t ts_ns)
+				       const struct mcp_wire_ctx *ctx)
 {
 	uint64_t scope = mcp_session_scope(&s->sess, sess);
+	const struct mcp_session *se = &s->sess.ents[sess];
 	uint32_t slot = mcp_pair_oldest(&s->pair), next;
 
 	for (; slot != MCP_TABLE_NONE; slot = next) {
 		const struct mcp_pending *e = &s->pair.ents[slot];
 
 		next = mcp_table_newer(&s->pair.t, slot);
-		if (e->scope.kind == MCP_SCOPE_SESSION && e->scope.value == scope)
-			mcp_finish(s, slot, server, METRICS_STATUS_CANCELLED, 0, 0, ts_ns);
+		/* a stdio session's requests are under its process scope */
+		if ((e->scope.kind == MCP_SCOPE_SESSION && e->scope.value == scope) ||
+		    (e->scope.kind == MCP_SCOPE_PROC && !se->sid[0] && e->scope.value == se->proc))
+			mcp_finish(s, slot, server, METRICS_STATUS_CANCELLED, 0, 0, ctx);
 	}
 }
 
@@ -288,7 +461,7 @@ static void mcp_process_session_end(struct mcp_state *s, const struct mcp_wire_c
 	if (slot == MCP_TABLE_NONE)
 		return;
 	mcp_cancel_session_pending(s, slot, mcp_endpoint_server(&s->eps,
-				   mcp_endpoint_get(&s->eps, ctx->server.label)), ctx->ts_ns);
+				   mcp_endpoint_get(&s->eps, ctx->server.label)), ctx);
 	mcp_session_end(&s->sess, slot);
 }
 
@@ -391,6 +564,7 @@ void mcp_tick(struct mcp_state *s, uint64_t now_ns)
 		if (e->ts_ns + s->cfg.request_timeout_ns > now_ns)
 			break;
 		metrics_request_expired(s->m, e->server);
+		mcp_call_end(s, slot, e->server, MCP_CALL_EXPIRED, 0, 0, now_ns, NULL);
 		mcp_drop_pending(s, slot);
 	}
 	mcp_sessions_expire(&s->sess, now_ns, s->cfg.session_idle_ns);
@@ -401,6 +575,24 @@ uint32_t mcp_pending_count(const struct mcp_state *s)
 	return mcp_pair_count(&s->pair);
 }
 
+int mcp_set_call_sink(struct mcp_state *s, const struct mcp_call_sink *sink)
+{
+	if (!sink || !sink->call) {
+		memset(&s->call_sink, 0, sizeof(s->call_sink));
+		return 0;
+	}
+	/* calloc: pages are touched only as slots get used, and the pending
+	 * table reuses its most recently freed slot first */
+	if (!s->calls)
+		s->calls = calloc(s->pair.t.cap, sizeof(*s->calls));
+	if (!s->clients)
+		s->clients = calloc(s->sess.t.cap, sizeof(*s->clients));
+	if (!s->calls || !s->clients)
+		return -ENOMEM;
+	s->call_sink = *sink;
+	return 0;
+}
+
 void mcp_free(struct mcp_state *s)
 {
 	if (!s)
@@ -409,5 +601,7 @@ void mcp_free(struct mcp_state *s)
 	mcp_pair_fini(&s->pair);
 	mcp_endpoints_fini(&s->eps);
 	mcp_sessions_fini(&s->sess);
+	free(s->calls);
+	free(s->clients);
 	free(s);
 }

@@ -64,4 +64,83 @@ void mcp_free(struct mcp_state *s);
 /* Requests awaiting an answer (for tests and the API). */
 uint32_t mcp_pending_count(const struct mcp_state *s);
 
+/*
+ * Call records: one per request that leaves the pending table, for the call
+ * log (docs/call-log.md). mcp/ does no I/O; the receiver does.
+ *
+ * A record is made at the same moment the request is counted in
+ * mcp_requests_total (ok, error, cancelled, including the cancellation at a
+ * session's end), and also when it is given up on (expired: counted only in
+ * mcpwire_requests_expired_total) or pushed out of the full table (evicted:
+ * mcpwire_table_evictions_total{table="pending"}), since an operator tracing
+ * a call wants to see what became of it.
+ */
+enum mcp_call_status {
+	MCP_CALL_OK = 0,	/* same values as enum metrics_status */
+	MCP_CALL_ERROR = 1,
+	MCP_CALL_CANCELLED = 2,
+	MCP_CALL_EXPIRED = 3,
+	MCP_CALL_EVICTED = 4,
+};
+
+/* What params.name / params.uri named (mcp-wire.md §3). */
+enum mcp_call_target {
+	MCP_CALL_TARGET_NONE = 0,
+	MCP_CALL_TARGET_TOOL = 1,     /* tools/call params.name */
+	MCP_CALL_TARGET_PROMPT = 2,   /* prompts/get params.name */
+	MCP_CALL_TARGET_RESOURCE = 3, /* resources/{read,subscribe,unsubscribe} params.uri */
+};
+
+/* Raw JSON text of a payload value, as proto/ captured it. */
+struct mcp_call_text {
+	const char *s;	   /* NULL: not captured */
+	uint32_t len;
+	uint8_t truncated; /* s holds only the first len bytes of the value */
+};
+
+/* Pointers are valid for the duration of the callback only. Strings come from
+ * the wire, NUL-terminated, and are not guaranteed to be valid UTF-8. */
+struct mcp_call_record {
+	uint64_t start_ns;	 /* the request, CLOCK_MONOTONIC like ctx->ts_ns */
+	uint64_t end_ns;	 /* its answer, cancellation, session end, expiry or eviction */
+	uint8_t status;		 /* enum mcp_call_status */
+	uint8_t err;		 /* enum metrics_err, when status is MCP_CALL_ERROR */
+	int64_t err_value;	 /* error.code or the HTTP status, per err */
+	uint8_t dir;		 /* enum mcp_dir of the request */
+	uint8_t transport;	 /* enum mcp_transport */
+	const struct jsonrpc_id *id;
+	const char *server;	 /* server_name as exported in the metrics */
+	const char *endpoint;	 /* ctx->server.label: "<ip>:<port>", "stdio:<command>" */
+	const char *method;	 /* as on the wire, even when the metrics say __other__ */
+	uint8_t target_kind;	 /* enum mcp_call_target */
+	const char *target;	 /* tool or prompt name, resource uri; "" for none */
+	const char *session;	 /* Mcp-Session-Id or legacy sessionId; "" for none */
+	const char *client_name; /* the session's initialize clientInfo; NULL: not seen */
+	const char *client_version;
+	uint32_t server_pid;	 /* process seen on the server's side; 0: not on this host */
+	uint32_t client_pid;	 /* on the client's side; 0 unless only the client is local */
+	const char *server_comm; /* "" when the pid is 0 */
+	const char *client_comm;
+	uint8_t truncated;	 /* a wire string above was cut at MCP_STR_MAX - 1 bytes */
+	/* Only with mcp_call_sink.payloads. proto/ does not capture payload text
+	 * yet, so these are always empty for now (docs/call-log.md). */
+	struct mcp_call_text arguments; /* request params.arguments */
+	struct mcp_call_text result;	/* response result */
+	struct mcp_call_text error;	/* response error object */
+};
+
+struct mcp_call_sink {
+	void (*call)(void *arg, const struct mcp_call_record *r);
+	void *arg;
+	uint8_t payloads; /* fill the payload texts when they are available */
+};
+
+/*
+ * Sends a record of every finished call to sink (NULL: stop). Allocates, once,
+ * what a record needs beyond the metrics for each pending-request and session
+ * slot, so set it before traffic flows: requests already pending when it is
+ * set get no record. Returns 0 or -ENOMEM.
+ */
+int mcp_set_call_sink(struct mcp_state *s, const struct mcp_call_sink *sink);
+
 #endif /* MCPWIRE_MCP_H */

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "metrics/api.h"
 #include "metrics/expo.h"
 #include "metrics/labels.h"
 #include "metrics/metrics.h"
@@ -27,6 +29,7 @@ enum {
 	F_SERVER_INFO,
 	F_SESSIONS,
 	F_IN_FLIGHT,
+	F_LAST_SEEN,
 	F_BUILD_INFO,
 	F_EVENTS_LOST,
 	F_PARSE_ERRORS,
@@ -34,6 +37,7 @@ enum {
 	F_EXPIRED,
 	F_DEDUP,
 	F_EVICTIONS,
+	F_CALL_LOG_ERRORS,
 	F_COUNT,
 };
 
@@ -71,6 +75,10 @@ static const struct metrics_family_def {
 			 { "server_name", "transport" } },
 	[F_IN_FLIGHT] = { "mcp_requests_in_flight", "MCP requests awaiting a response.",
 			  METRICS_GAUGE, 1, 0, { "server_name" } },
+	[F_LAST_SEEN] = { "mcp_server_last_seen_timestamp_seconds",
+			  "Wall-clock time of the last MCP message seen for the server, in seconds "
+			  "since the epoch.",
+			  METRICS_GAUGE, 1, 0, { "server_name" } },
 	[F_BUILD_INFO] = { "mcpwire_build_info", "mcpwire version.", METRICS_GAUGE, 1, 1,
 			   { "version" } },
 	[F_EVENTS_LOST] = { "mcpwire_events_lost_total",
@@ -92,10 +100,18 @@ static const struct metrics_family_def {
 	[F_EVICTIONS] = { "mcpwire_table_evictions_total",
 			  "Entries evicted from full bounded tables, by table.", METRICS_COUNTER, 1,
 			  1, { "table" } },
+	[F_CALL_LOG_ERRORS] = { "mcpwire_call_log_errors_total",
+				"Call log records dropped because they could not be encoded or "
+				"written.",
+				METRICS_COUNTER, 0, 1, { NULL } },
 };
 
 static const char *const metrics_transports[] = { "streamable_http", "sse", "stdio" };
 static const char *const metrics_dirs[] = { "client_to_server", "server_to_client" };
+/* The fixed reason set of proto_sink.parse_error (proto/msg.h). */
+static const char *const metrics_parse_reasons[] = {
+	"http", "chunked", "decompress", "sse", "json", "not_jsonrpc", "too_large", "gap",
+};
 static const char *const metrics_statuses[] = { "ok", "error", "cancelled" };
 
 /* Series looked up by label ids rather than label strings (see
@@ -118,9 +134,53 @@ struct metrics {
 	uint64_t published_gen;
 	struct metrics_cached cache[METRICS_CACHE_SIZE];
 
+	/* mcp_server_last_seen_timestamp_seconds: capture times per server id,
+	 * written per message, turned into series at publication */
+	uint64_t *seen_ns;
+	uint64_t *seen_pub;	 /* seen_ns as last published */
+	uint64_t msg_ns;	 /* the message being processed (metrics_seen) */
+	int64_t clock_off_ns;	 /* CLOCK_REALTIME − CLOCK_MONOTONIC */
+	int clock_pinned;
+	double start_time;
+
+	/* the last finished calls, for /api/v1/calls */
+	struct metrics_call_rec {
+		uint64_t end_ns;
+		double seconds;
+		int64_t err_value;
+		uint32_t server, tool;
+		uint16_t method;
+		uint8_t status, err;
+	} calls[METRICS_CALLS_RING];
+	uint64_t calls_seq; /* calls counted so far; call n is calls[n % RING] */
+
+	uint64_t api_until_ns; /* metrics_api_want(): render the API until then (atomic) */
+
 	pthread_mutex_t lock; /* guards snap */
 	struct metrics_snapshot *snap;
 };
+
+static uint64_t metrics_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int64_t metrics_clock_offset(void)
+{
+	struct timespec rt;
+	uint64_t mono = metrics_mono_ns();
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	return (int64_t)((uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec - mono);
+}
+
+static double metrics_wall(const struct metrics *m, uint64_t mono_ns)
+{
+	return (double)((int64_t)mono_ns + m->clock_off_ns) / 1e9;
+}
 
 static void metrics_changed(struct metrics *m)
 {
@@ -350,7 +410,31 @@ void metrics_call_done(struct metrics *m, const struct metrics_call *c)
 		if (s)
 			metrics_series_observe(s, c->seconds < 0 ? 0 : c->seconds);
 	}
+	/* ids, not strings: the ring costs a copy here, names are looked up
+	 * at publication (ids stay valid for the registry's lifetime) */
+	m->calls[++m->calls_seq % METRICS_CALLS_RING] = (struct metrics_call_rec){
+		.end_ns = c->end_ns ? c->end_ns : m->msg_ns,
+		.seconds = c->seconds < 0 ? 0 : c->seconds,
+		.err_value = c->err_value,
+		.server = sk,
+		.tool = c->method == METRICS_METHOD_TOOLS_CALL ? c->tool : METRICS_TOOL_OTHER,
+		.method = c->method,
+		.status = st,
+		.err = c->err,
+	};
 	metrics_changed(m);
+}
+
+void metrics_seen(struct metrics *m, uint32_t server, uint64_t ts_ns)
+{
+	m->msg_ns = ts_ns;
+	server = metrics_server_key(m, server);
+	/* the dedup hold releases client-side copies late, with their own
+	 * (older) time: last seen never goes back */
+	if (ts_ns > m->seen_ns[server]) {
+		m->seen_ns[server] = ts_ns;
+		metrics_changed(m);
+	}
 }
 
 void metrics_notification(struct metrics *m, uint32_t server, uint16_t method, int dir)
@@ -409,6 +493,11 @@ void metrics_server_retire(struct metrics *m, uint32_t server)
 		if (se && se->value == 0)
 			metrics_remove(m, F_SESSIONS, se);
 	}
+	se = metrics_family_find(&m->fam[F_LAST_SEEN], (const char *const[]){ name });
+	if (se)
+		metrics_remove(m, F_LAST_SEEN, se);
+	server = metrics_server_key(m, server);
+	m->seen_ns[server] = m->seen_pub[server] = 0;
 	metrics_changed(m);
 }
 
@@ -498,6 +587,18 @@ void metrics_events_lost_set(struct metrics *m, const char *reason, uint64_t tot
 	}
 }
 
+void metrics_call_log_errors_set(struct metrics *m, uint64_t total)
+{
+	uint32_t before = m->fam[F_CALL_LOG_ERRORS].nseries;
+	struct metrics_series *s = metrics_get(m, F_CALL_LOG_ERRORS, NULL);
+
+	/* called every tick: re-render only when something moved */
+	if (s && (s->value != (double)total || before != m->fam[F_CALL_LOG_ERRORS].nseries)) {
+		s->value = (double)total;
+		metrics_changed(m);
+	}
+}
+
 void metrics_parse_error(struct metrics *m, const char *reason)
 {
 	char buf[METRICS_LABEL_MAX + 1];
@@ -528,6 +629,8 @@ void metrics_snapshot_put(struct metrics_snapshot *s)
 	if (!s || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL))
 		return;
 	free((void *)s->text);
+	free((void *)s->api_servers);
+	free((void *)s->api_calls);
 	free(s);
 }
 
@@ -543,17 +646,126 @@ struct metrics_snapshot *metrics_snapshot_get(struct metrics *m)
 	return s;
 }
 
+void metrics_api_want(struct metrics *m)
+{
+	__atomic_store_n(&m->api_until_ns, metrics_mono_ns() + 60ull * 1000000000ull,
+			 __ATOMIC_RELAXED);
+}
+
+void metrics_set_clock(struct metrics *m, int64_t realtime_minus_monotonic_ns)
+{
+	m->clock_off_ns = realtime_minus_monotonic_ns;
+	m->clock_pinned = 1;
+}
+
+/* mcp_server_last_seen_timestamp_seconds from the per-message times. */
+static void metrics_seen_update(struct metrics *m)
+{
+	for (uint32_t id = 0; id < m->servers.count && id <= m->cfg.max_servers; id++) {
+		struct metrics_series *s;
+
+		if (m->seen_ns[id] == m->seen_pub[id])
+			continue;
+		s = metrics_get(m, F_LAST_SEEN,
+				(const char *const[]){ metrics_server_name(m, id) });
+		if (s)
+			s->value = metrics_wall(m, m->seen_ns[id]);
+		m->seen_pub[id] = m->seen_ns[id];
+	}
+}
+
+static uint64_t metrics_family_sum(const struct metrics_family *f)
+{
+	double sum = 0;
+
+	for (uint32_t b = 0; b < f->nbuckets; b++)
+		for (const struct metrics_series *s = f->table[b]; s; s = s->hnext)
+			sum += s->value;
+	return (uint64_t)sum;
+}
+
+/* The error_code label of a ring entry, as metrics_error_code() made it. */
+static const char *metrics_rec_code(const struct metrics_call_rec *r, char *buf, size_t len)
+{
+	if (r->status != METRICS_STATUS_ERROR)
+		return NULL;
+	switch (r->err) {
+	case METRICS_ERR_TOOL:
+		return "tool_error";
+	case METRICS_ERR_HTTP:
+		snprintf(buf, len, "http_%" PRId64, r->err_value);
+		return buf;
+	case METRICS_ERR_JSONRPC:
+		snprintf(buf, len, "%" PRId64, r->err_value);
+		return buf;
+	default:
+		return METRICS_OTHER;
+	}
+}
+
+/* The JSON API into s (metrics/api.h); on allocation failure s keeps NULLs
+ * and readers answer 503. */
+static void metrics_render_api(struct metrics *m, struct metrics_snapshot *s)
+{
+	const struct metrics_api_fams fams = {
+		.requests = &m->fam[F_REQUESTS],
+		.req_duration = &m->fam[F_REQUEST_DURATION],
+		.tool_calls = &m->fam[F_TOOL_CALLS],
+		.tool_duration = &m->fam[F_TOOL_DURATION],
+		.info = &m->fam[F_SERVER_INFO],
+		.sessions = &m->fam[F_SESSIONS],
+		.in_flight = &m->fam[F_IN_FLIGHT],
+		.last_seen = &m->fam[F_LAST_SEEN],
+		.notifications = &m->fam[F_NOTIFICATIONS],
+		.expired = &m->fam[F_EXPIRED],
+	};
+	uint64_t first = m->calls_seq > METRICS_CALLS_RING ?
+				 m->calls_seq - METRICS_CALLS_RING + 1 : 1;
+	char *calls = NULL, code[32];
+	size_t len = 0, cap = 0;
+
+	s->api_servers = metrics_api_render_servers(&fams, MCPWIRE_VERSION, s->time,
+						    &s->api_servers_len);
+	for (uint64_t seq = first; seq <= m->calls_seq; seq++) {
+		const struct metrics_call_rec *r = &m->calls[seq % METRICS_CALLS_RING];
+		struct metrics_api_call c = {
+			.seq = seq,
+			.time = metrics_wall(m, r->end_ns),
+			.server = metrics_server_name(m, r->server),
+			.method = metrics_method_name(r->method),
+			.tool = r->method == METRICS_METHOD_TOOLS_CALL ?
+					metrics_tool_name(m, r->tool) : NULL,
+			.status = metrics_statuses[r->status],
+			.error_code = metrics_rec_code(r, code, sizeof(code)),
+			.seconds = r->seconds,
+		};
+
+		if (metrics_api_render_call(&c, &calls, &len, &cap)) {
+			free(calls);
+			return;
+		}
+	}
+	s->api_calls = calls ? calls : strdup("");
+	s->api_ncalls = (uint32_t)(m->calls_seq - first + 1);
+	s->api_first_seq = first;
+}
+
 void metrics_publish(struct metrics *m)
 {
 	struct metrics_snapshot *s, *old;
 	char *text;
 	size_t len;
+	int api;
 
-	if (m->snap && m->gen == m->published_gen)
+	api = metrics_mono_ns() < __atomic_load_n(&m->api_until_ns, __ATOMIC_RELAXED);
+	if (m->snap && m->gen == m->published_gen && (!api || m->snap->api_servers))
 		return;
-	s = malloc(sizeof(*s));
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return;
+	if (!m->clock_pinned)
+		m->clock_off_ns = metrics_clock_offset();
+	metrics_seen_update(m);
 	if (metrics_render(m, &text, &len)) {
 		free(s);
 		return;
@@ -561,6 +773,14 @@ void metrics_publish(struct metrics *m)
 	s->text = text;
 	s->len = len;
 	s->refs = 1; /* the registry's own */
+	s->time = metrics_wall(m, metrics_mono_ns());
+	s->start_time = m->start_time;
+	s->api_last_seq = m->calls_seq;
+	s->events_lost = metrics_family_sum(&m->fam[F_EVENTS_LOST]);
+	s->parse_errors = metrics_family_sum(&m->fam[F_PARSE_ERRORS]);
+	s->nservers = m->servers.count - 1; /* without __other__ */
+	if (api)
+		metrics_render_api(m, s);
 	pthread_mutex_lock(&m->lock);
 	old = m->snap;
 	m->snap = s;
@@ -600,12 +820,21 @@ struct metrics *metrics_new(const struct metrics_config *cfg)
 	metrics_strset_init(&m->tools, UINT32_MAX - 1);
 	metrics_strset_init(&m->error_codes, m->cfg.max_error_codes);
 	m->tools_per_server = calloc(m->cfg.max_servers + 1, sizeof(*m->tools_per_server));
-	if (!m->tools_per_server || metrics_strset_add(&m->servers, 0, METRICS_OTHER) != 0)
+	m->seen_ns = calloc(m->cfg.max_servers + 1, sizeof(*m->seen_ns));
+	m->seen_pub = calloc(m->cfg.max_servers + 1, sizeof(*m->seen_pub));
+	m->clock_off_ns = metrics_clock_offset();
+	m->start_time = metrics_wall(m, metrics_mono_ns());
+	if (!m->tools_per_server || !m->seen_ns || !m->seen_pub ||
+	    metrics_strset_add(&m->servers, 0, METRICS_OTHER) != 0)
 		goto fail;
 
 	metrics_counter_add(m, F_BUILD_INFO, (const char *const[]){ MCPWIRE_VERSION }, 1);
 	/* label-less counters exist from the start, as a client library's would */
 	metrics_counter_add(m, F_DEDUP, NULL, 0);
+	/* every parse-error reason of proto/msg.h from the start, at 0, so a
+	 * rate() or a dashboard panel has a series before the first error */
+	for (size_t i = 0; i < sizeof(metrics_parse_reasons) / sizeof(*metrics_parse_reasons); i++)
+		metrics_counter_add(m, F_PARSE_ERRORS, &metrics_parse_reasons[i], 0);
 	metrics_publish(m);
 	if (!m->snap)
 		goto fail;
@@ -625,6 +854,8 @@ void metrics_free(struct metrics *m)
 	metrics_strset_fini(&m->tools);
 	metrics_strset_fini(&m->error_codes);
 	free(m->tools_per_server);
+	free(m->seen_ns);
+	free(m->seen_pub);
 	metrics_snapshot_put(m->snap);
 	pthread_mutex_destroy(&m->lock);
 	free(m);

@@ -78,19 +78,32 @@ struct metrics_call {
 	uint8_t err;	   /* enum metrics_err, read when status is METRICS_STATUS_ERROR */
 	int64_t err_value;
 	double seconds;	   /* end timestamp − request timestamp */
+	uint64_t end_ns;   /* CLOCK_MONOTONIC end, for /api/v1/calls; 0: the time of
+			    * the message last passed to metrics_seen() */
 };
 
 /* Counts c in mcp_requests_total, mcp_request_duration_seconds, for errors
  * mcp_request_errors_total, and for tools/call mcp_tool_calls_total and
- * mcp_tool_call_duration_seconds. */
+ * mcp_tool_call_duration_seconds; and keeps it in the ring of the last
+ * METRICS_CALLS_RING finished calls that /api/v1/calls serves. */
 void metrics_call_done(struct metrics *m, const struct metrics_call *c);
+/*
+ * One MCP message of server was processed, ts_ns on CLOCK_MONOTONIC (the
+ * message's capture time). Feeds mcp_server_last_seen_timestamp_seconds,
+ * converted to wall-clock seconds at publication, and dates the calls this
+ * message ends. An array store per message: the series is written at
+ * metrics_publish().
+ */
+void metrics_seen(struct metrics *m, uint32_t server, uint64_t ts_ns);
 /* mcp_notifications_total; dir is enum mcp_dir (proto/msg.h): 0 client_to_server. */
 void metrics_notification(struct metrics *m, uint32_t server, uint16_t method, int dir);
 /* mcp_requests_in_flight{server_name} += delta. */
 /* Removes server's gauge series (mcp_requests_in_flight, mcp_sessions_active)
- * that stand at 0. For an endpoint's fallback name ("<ip>:<port>") once an
- * initialize result names the server: otherwise a phantom server would stay
- * on every dashboard. Counters are never removed. */
+ * that stand at 0, and its mcp_server_last_seen_timestamp_seconds (else a
+ * "server down" alert would see a phantom server fall silent). For an
+ * endpoint's fallback name ("<ip>:<port>") once an initialize result names
+ * the server: otherwise a phantom server would stay on every dashboard.
+ * Counters are never removed. */
 void metrics_server_retire(struct metrics *m, uint32_t server);
 void metrics_in_flight_add(struct metrics *m, uint32_t server, int delta);
 /* mcp_sessions_active{server_name,transport} += delta; transport is enum
@@ -121,16 +134,38 @@ void metrics_table_evictions_set(struct metrics *m, const char *table, uint64_t 
 /* mcpwire_events_lost_total{reason} = total: the kernel's per-CPU drop
  * counters summed by the caller; reason is one of a small fixed set. */
 void metrics_events_lost_set(struct metrics *m, const char *reason, uint64_t total);
+/* mcpwire_call_log_errors_total = total (calllog_errors()); the series
+ * exists from the first call, so only with --log-calls. */
+void metrics_call_log_errors_set(struct metrics *m, uint64_t total);
 /* mcpwire_parse_errors_total{reason} += 1 (reasons: proto/msg.h). */
 void metrics_parse_error(struct metrics *m, const char *reason);
 
 /* --- exposition --- */
+
+/* Finished calls kept for /api/v1/calls. */
+#define METRICS_CALLS_RING 256
 
 /* Published text, immutable and reference-counted. */
 struct metrics_snapshot {
 	const char *text; /* exposition format 0.0.4, NUL-terminated */
 	size_t len;
 	uint32_t refs;	  /* private */
+
+	/* The JSON API (docs/api.md), rendered with the text only while a
+	 * client asked for it in the last minute (metrics_api_want()): a
+	 * daemon only Prometheus scrapes pays nothing for it. NULL otherwise. */
+	const char *api_servers;  /* GET /api/v1/servers body */
+	size_t api_servers_len;
+	const char *api_calls;	  /* the ring's calls, oldest first: one JSON
+				   * object each, NUL-terminated, back to back */
+	uint32_t api_ncalls;
+	uint64_t api_first_seq;	  /* seq of the first of them; seqs are consecutive */
+	uint64_t api_last_seq;	  /* last call seq counted (0: none yet) */
+	double time;		  /* wall clock at publication, seconds */
+	double start_time;	  /* wall clock at metrics_new() */
+	uint64_t events_lost;	  /* sum of mcpwire_events_lost_total */
+	uint64_t parse_errors;	  /* sum of mcpwire_parse_errors_total */
+	uint32_t nservers;	  /* server_name values seen */
 };
 
 /*
@@ -144,6 +179,13 @@ void metrics_publish(struct metrics *m);
 struct metrics_snapshot *metrics_snapshot_get(struct metrics *m);
 /* Drops a reference from metrics_snapshot_get(). Any thread. */
 void metrics_snapshot_put(struct metrics_snapshot *s);
+/* Asks for the JSON API in the snapshots of the next minute. Any thread;
+ * the next metrics_publish() renders it even if nothing else changed. */
+void metrics_api_want(struct metrics *m);
+/* Pins CLOCK_REALTIME − CLOCK_MONOTONIC (ns) used to turn capture times
+ * into wall-clock seconds; by default it is read at every publication.
+ * For tests. */
+void metrics_set_clock(struct metrics *m, int64_t realtime_minus_monotonic_ns);
 /* Renders the live registry into a malloc()ed NUL-terminated string (tests,
  * and --once style dumps). Pipeline thread. Returns 0 or -ENOMEM. */
 int metrics_render(struct metrics *m, char **text, size_t *len);
