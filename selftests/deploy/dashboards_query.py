@@ -56,7 +56,9 @@ def main():
     ap.add_argument("--end", type=float, required=True)
     ap.add_argument("--rate-interval", default="1m")
     ap.add_argument("--range", default="5m")
+    ap.add_argument("--results", help="write each panel's latest values here (docs/img/)")
     a = ap.parse_args()
+    out = open(a.results, "w") if a.results else None
     subst = {"server_name": a.server_name, "__rate_interval": a.rate_interval,
              "__interval": "2s", "__range": a.range}
     fails = 0
@@ -102,6 +104,15 @@ def main():
                 continue
             res, rtype = r["data"]["result"], r["data"]["resultType"]
             vals = list(values_of(res, rtype))
+            if out:
+                out.write(f"{base}  #{p['id']} {p.get('title')}\n")
+                for sr in res[:6]:
+                    lab = ",".join(f"{k}={v}" for k, v in sorted(sr.get("metric", {}).items())
+                                   if k not in ("instance", "job"))
+                    last = sr["values"][-1][1] if rtype == "matrix" else sr["value"][1]
+                    out.write(f"    {{{lab}}}  {float(last):.4g}\n")
+                if len(res) > 6:
+                    out.write(f"    … {len(res) - 6} more series\n")
             real = [v for v in vals if not math.isnan(v)]
             report(bool(real), f"{name}: {len(res)} series, {len(real)} values",
                    [expr, f"{rtype} with {len(res)} series, {len(vals)} values, {len(vals) - len(real)} NaN"])

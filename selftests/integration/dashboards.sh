@@ -8,6 +8,7 @@
 # The network and processes of run.sh (netns.sh, lib.sh): server-everything
 # in container "server", the SDK client (client.mjs, full mix) in "client",
 # build/mcpwire on the host, a private Prometheus scraping it every second.
+# DASHBOARD_RESULTS=FILE keeps each panel's latest values (docs/img/).
 # Then selftests/deploy/dashboards_query.py runs each panel's query with the
 # template variables substituted ($server_name -> the everything server's
 # name, $__rate_interval -> 1m, $__range -> 5m) over the client's run, and
@@ -161,7 +162,8 @@ time_left || bail "time left for the queries" "ran out of the ${RUN_TIMEOUT:-150
 
 # 5. every panel query
 python3 "$ROOT/selftests/deploy/dashboards_query.py" --prom "$PROM_URL" --server-name "$SERVER_NAME" \
-	--start "$START" --end "$END" --rate-interval 1m --range 5m >"$WORK/queries.out" 2>&1
+	--start "$START" --end "$END" --rate-interval 1m --range 5m \
+	--results "${DASHBOARD_RESULTS:-$WORK/results.txt}" >"$WORK/queries.out" 2>&1
 rc=$?
 before=$T_FAIL
 while IFS= read -r line; do

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * mcptop — a live terminal view of MCP traffic, read from mcpwire's JSON API
- * (docs/api.md, docs/mcptop.1).
+ * (docs/api.md, docs/mcptop.8).
  *
  * mcptop is a client only: it links jansson and ncurses, never libbpf. When
  * no mcpwire answers at a loopback --url and mcptop runs as root, it starts
