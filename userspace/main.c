@@ -20,6 +20,7 @@
 #include "mcpwire.h"
 #include "calllog/calllog.h"
 #include "capture/capture.h"
+#include "capture/pcap.h"
 #include "http/http_server.h"
 #include "mcp/mcp.h"
 #include "metrics/metrics.h"
@@ -45,6 +46,8 @@ static void main_on_hup(int sig)
 
 struct main_opts {
 	const char *listen;
+	int listen_set;	  /* --listen given: with --read, serve after the replay */
+	const char *read; /* --read FILE: replay a capture instead of the kernel's */
 	int verbose;
 	double request_timeout_s;
 	double dedup_window_ms;
@@ -65,6 +68,9 @@ static void main_usage(FILE *f)
 		"\n"
 		"  --listen HOST:PORT       serve /metrics and /healthz here (default :9473;\n"
 		"                           [::1]:PORT for IPv6)\n"
+		"  --read FILE              replay a pcap/pcapng capture instead (no root), print\n"
+		"                           the metrics and exit; with --listen keep serving them\n"
+		"                           until SIGINT/SIGTERM (docs/replay.md)\n"
 		"  --request-timeout SEC    forget requests unanswered after SEC seconds,\n"
 		"                           counted in mcpwire_requests_expired_total (default 300)\n"
 		"  --session-idle SEC       end sessions idle for SEC seconds (default 3600)\n"
@@ -105,7 +111,7 @@ static int main_parse_num(const char *opt, const char *s, double min, double max
 static int main_parse_args(int argc, char **argv, struct main_opts *o)
 {
 	enum { OPT_LISTEN = 256, OPT_TIMEOUT, OPT_IDLE, OPT_DEDUP, OPT_CAP, OPT_BODY, OPT_CONNS,
-	       OPT_LOG_CALLS, OPT_LOG_PAYLOADS };
+	       OPT_LOG_CALLS, OPT_LOG_PAYLOADS, OPT_READ };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "request-timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -116,6 +122,7 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o)
 		{ "max-conns", required_argument, NULL, OPT_CONNS },
 		{ "log-calls", required_argument, NULL, OPT_LOG_CALLS },
 		{ "log-payloads", no_argument, NULL, OPT_LOG_PAYLOADS },
+		{ "read", required_argument, NULL, OPT_READ },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -129,6 +136,14 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o)
 		switch (c) {
 		case OPT_LISTEN:
 			o->listen = optarg;
+			o->listen_set = 1;
+			break;
+		case OPT_READ:
+			if (!*optarg) {
+				fprintf(stderr, "mcpwire: --read needs a file name\n");
+				return -1;
+			}
+			o->read = optarg;
 			break;
 		case OPT_TIMEOUT:
 			if (main_parse_num("--request-timeout", optarg, 0.001, 86400, &o->request_timeout_s))
@@ -220,6 +235,119 @@ static void main_export_totals(struct capture *cap, struct stream_table *st, str
 	metrics_table_evictions_set(m, "connections", ss.conns_evicted);
 }
 
+/* --read: the pipeline's timers run on capture time, driven by the replay. */
+struct main_replay {
+	struct mcp_state *mcp;
+	struct calllog *calls;
+};
+
+static int main_replay_tick(void *arg, uint64_t now_ns)
+{
+	struct main_replay *mr = arg;
+
+	mcp_tick(mr->mcp, now_ns);
+	if (mr->calls)
+		calllog_flush(mr->calls);
+	return exiting;
+}
+
+static void main_export_replay(struct pcap_replay *r, struct stream_table *st, struct metrics *m,
+			       struct calllog *calls)
+{
+	struct pcap_replay_stats ps;
+	struct stream_stats ss;
+
+	pcap_replay_stats(r, &ps);
+	for (int i = 0; i < PCAP_LOST__MAX; i++)
+		metrics_events_lost_set(m, pcap_replay_lost_name(i), ps.lost[i]);
+	stream_stats(st, &ss);
+	metrics_table_evictions_set(m, "connections", ss.conns_evicted);
+	if (calls)
+		metrics_call_log_errors_set(m, calllog_errors(calls));
+	metrics_publish(m);
+}
+
+/*
+ * --read FILE: replays it, then prints the exposition and returns, or with
+ * --listen serves it (and /api/v1) until SIGINT/SIGTERM. No BPF, no root.
+ */
+static int main_replay(const struct main_opts *o, struct stream_table *st, struct mcp_state *mcp,
+		       struct metrics *m, struct calllog *calls)
+{
+	struct main_replay mr = { .mcp = mcp, .calls = calls };
+	struct pcap_replay_config rcfg = { .max_conns = (uint32_t)o->max_conns };
+	struct http_server *http = NULL;
+	struct pcap_replay *r = NULL;
+	struct metrics_snapshot *snap;
+	struct pcap_replay_stats ps;
+	struct stream_stats ss;
+	char err[256] = "";
+	int rc;
+
+	rc = pcap_replay_open(o->read, &rcfg, st, &r, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "mcpwire: %s\n", err);
+		return 1;
+	}
+	/* exported times (last seen, the call log's) are the capture's */
+	metrics_set_clock(m, pcap_replay_clock_offset(r));
+	if (calls)
+		calllog_set_clock_offset(calls, pcap_replay_clock_offset(r));
+	if (o->listen_set) {
+		http = http_server_start(o->listen, m, err, sizeof(err));
+		if (!http) {
+			fprintf(stderr, "mcpwire: %s\n", err);
+			pcap_replay_close(r);
+			return 1;
+		}
+	}
+
+	rc = pcap_replay_run(r, main_replay_tick, &mr, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "mcpwire: warning: %s\n", err);
+	if (calls)
+		calllog_flush(calls);
+	main_export_replay(r, st, m, calls);
+	pcap_replay_stats(r, &ps);
+	stream_stats(st, &ss);
+	fprintf(stderr,
+		"mcpwire: %s %s: %llu packets, %llu TCP segments, %llu connections, "
+		"%llu packets not TCP, %llu gaps (%llu bytes)\n",
+		rc == 1 ? "interrupted replaying" : "replayed", o->read,
+		(unsigned long long)ps.packets, (unsigned long long)ps.tcp_segments,
+		(unsigned long long)ps.conns, (unsigned long long)ps.not_tcp,
+		(unsigned long long)ss.gaps, (unsigned long long)ss.gap_bytes);
+
+	if (!http) {
+		snap = metrics_snapshot_get(m);
+		fwrite(snap->text, 1, snap->len, stdout);
+		metrics_snapshot_put(snap);
+		rc = fflush(stdout) ? 1 : 0;
+	} else {
+		http_server_set_ready(http, 1);
+		fprintf(stderr, "mcpwire %s: replay done; metrics on http://%s%s/metrics\n",
+			MCPWIRE_VERSION, o->listen[0] == ':' ? "0.0.0.0" : "", o->listen);
+		/* nothing changes any more, but /api/v1 renders at a publication
+		 * after a client asks (metrics_api_want()) */
+		while (!exiting) {
+			struct timespec ts = { 0, MAIN_TICK_MS * 1000000L };
+
+			nanosleep(&ts, NULL);
+			if (reopen_log) {
+				reopen_log = 0;
+				if (calllog_reopen(calls, err, sizeof(err)))
+					fprintf(stderr, "mcpwire: %s; still writing to the old file\n",
+						err);
+			}
+			metrics_publish(m);
+		}
+		rc = 0;
+	}
+	http_server_stop(http);
+	pcap_replay_close(r);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct main_opts o = {
@@ -251,7 +379,7 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc > 0 ? 0 : 2;
 
-	if (capture_preflight(err, sizeof(err))) {
+	if (!o.read && capture_preflight(err, sizeof(err))) {
 		fprintf(stderr, "mcpwire: %s\n", err);
 		return 1;
 	}
@@ -271,6 +399,10 @@ int main(int argc, char **argv)
 	m = metrics_new(&mcfg);
 	pcfg.request_timeout_ns = (uint64_t)(o.request_timeout_s * 1e9);
 	pcfg.dedup_window_ns = (uint64_t)(o.dedup_window_ms * 1e6);
+	/* a replay has one socket per connection, never a second one to wait
+	 * for: 1 ns (0 is the default) releases a client-side view at once */
+	if (o.read)
+		pcfg.dedup_window_ns = 1;
 	pcfg.session_idle_ns = (uint64_t)(o.session_idle_s * 1e9);
 	mcp = m ? mcp_new(&pcfg, m) : NULL;
 	scfg.max_conns = (uint32_t)o.max_conns;
@@ -287,6 +419,16 @@ int main(int argc, char **argv)
 	if (!st) {
 		fprintf(stderr, "mcpwire: out of memory\n");
 		rc = 1;
+		goto cleanup;
+	}
+
+	if (o.read) {
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		if (calls)
+			sigaction(SIGHUP, &sa_hup, NULL);
+		signal(SIGPIPE, SIG_IGN);
+		rc = main_replay(&o, st, mcp, m, calls);
 		goto cleanup;
 	}
 

@@ -8,7 +8,19 @@
 //   node check.mjs --record rec.json --metrics-url http://127.0.0.1:P/metrics
 //        [--server-name NAME] [--server-version V] [--prom-url http://127.0.0.1:Q]
 //        [--settle-seconds S] [--save FILE]
-//        [--phase after --absent-server NAME]
+//        [--phase after --absent-server NAME] [--transport LABEL]
+//
+// Requests the server sent to the client (client.mjs --server-requests:
+// sampling/createMessage, elicitation/create, roots/list) are requests like
+// the client's in mcp_requests_total, each with the status of the client's
+// answer ("server_answers"). When the record has some, their durations are
+// checked too: each took at least as long as the client took to answer it
+// ("server_answer_ms"), and the tools/call that made the server send it
+// ("nested") lasted at least as long as the nested request.
+//
+// --transport LABEL: mcp_server_info and every mcp_sessions_active series of
+// the server carry transport="LABEL" (sse for the 2024-11-05 HTTP+SSE
+// transport, streamable_http, stdio).
 //
 // --phase after: mcpwire was started while the client was paused (client.mjs
 // --pause-file), so it never saw the session's initialize. The truth is then
@@ -35,6 +47,7 @@ const { values: opt } = parseArgs({
 		save: { type: 'string' },
 		phase: { type: 'string' },
 		'absent-server': { type: 'string' },
+		transport: { type: 'string' },
 	},
 });
 if (!opt.record || !opt['metrics-url']) {
@@ -100,9 +113,20 @@ for (const [tool, c] of Object.entries(T.tools ?? {}))
 		expTools.set(JSON.stringify([tool, st]), c[st] ?? 0);
 		expToolTotal.set(JSON.stringify([tool]), (expToolTotal.get(JSON.stringify([tool])) ?? 0) + (c[st] ?? 0));
 	}
+// the server's requests to the client, by the status of the client's answer
+for (const [method, c] of Object.entries(T.server_answers ?? {}))
+	for (const st of ['ok', 'error', 'cancelled']) {
+		const k = JSON.stringify([method, st]);
+		expRequests.set(k, (expRequests.get(k) ?? 0) + (c[st] ?? 0));
+		expReqTotal.set(JSON.stringify([method]), (expReqTotal.get(JSON.stringify([method])) ?? 0) + (c[st] ?? 0));
+	}
 const expErrors = new Map();
-for (const [method, codes] of Object.entries(T.error_codes ?? {}))
-	for (const [code, n] of Object.entries(codes)) expErrors.set(JSON.stringify([method, code]), n);
+for (const codesOf of [T.error_codes, T.server_answer_error_codes])
+	for (const [method, codes] of Object.entries(codesOf ?? {}))
+		for (const [code, n] of Object.entries(codes)) {
+			const k = JSON.stringify([method, code]);
+			expErrors.set(k, (expErrors.get(k) ?? 0) + n);
+		}
 const expNotif = new Map();
 for (const [m, n] of Object.entries(T.notifications?.sent ?? {})) expNotif.set(JSON.stringify([m, 'client_to_server']), n);
 for (const [m, n] of Object.entries(T.notifications?.received ?? {})) expNotif.set(JSON.stringify([m, 'server_to_client']), n);
@@ -238,6 +262,50 @@ for (const h of ['mcp_request_duration_seconds', 'mcp_tool_call_duration_seconds
 	result(bad.length === 0, `${h}: contract buckets, positive plausible sums`, bad.slice(0, 10));
 }
 
+// Requests the server sent inside a tools/call (mcp-wire.md §7, "Nested
+// requests"): each lasted at least as long as the client took to answer it,
+// and a call that contained one lasted at least as long as it. Timed at the
+// server's syscalls (the server is local), so both bounds are strict.
+if (Object.keys(T.server_answers ?? {}).length && rec.server_answer_ms) {
+	const hist = (h, label, v) => [...(parsed.families.get(h)?.histograms?.values() ?? [])]
+		.find((g) => g.labels.server_name === S && g.labels[label] === v);
+	// observations at or under (ms - 2) seconds, 2 ms for the client's clock
+	const below = (g, ms) => g.buckets.filter((b) => b[0] < (ms - 2) / 1000).reduce((a, b) => Math.max(a, b[1]), 0);
+	for (const [method, list] of Object.entries(rec.server_answer_ms)) {
+		const g = hist('mcp_request_duration_seconds', 'method', method);
+		const min = Math.min(...list);
+		const clientSum = list.reduce((a, v) => a + v, 0) / 1000;
+		const bad = [];
+		if (!g) bad.push('no histogram series');
+		else {
+			if (below(g, min) !== 0) bad.push(`${below(g, min)} observation(s) under ${min - 2} ms, the client's fastest answer`);
+			if (!(g.sum >= clientSum - 0.002 * list.length)) bad.push(`sum ${g.sum}s < the client's answer times, ${clientSum}s`);
+		}
+		result(bad.length === 0,
+			`${method} (server->client) timed at the server from its request to the client's answer: each >= the client's answer time (min ${min} ms), sum ${g?.sum?.toFixed(3)}s >= ${clientSum.toFixed(3)}s`, bad);
+	}
+	for (const [tool, method] of Object.entries(rec.nested ?? {})) {
+		const calls = T.tools?.[tool] ? T.tools[tool].ok + T.tools[tool].error + T.tools[tool].cancelled : 0;
+		const answers = T.server_answers?.[method] ? T.server_answers[method].ok + T.server_answers[method].error + T.server_answers[method].cancelled : 0;
+		if (!calls || calls !== answers) {
+			// e.g. server-everything's own roots/list 350 ms after initialize
+			console.log(`# note: ${tool} x${calls} vs ${method} x${answers}: not one nested request per call, containment not judged`);
+			continue;
+		}
+		const gt = hist('mcp_tool_call_duration_seconds', 'tool_name', tool);
+		const gm = hist('mcp_request_duration_seconds', 'method', method);
+		const min = Math.min(...rec.server_answer_ms[method]);
+		const bad = [];
+		if (!gt || !gm) bad.push(`histogram series missing: tool ${!!gt}, ${method} ${!!gm}`);
+		else {
+			if (below(gt, min) !== 0) bad.push(`${below(gt, min)} call(s) under ${min - 2} ms, shorter than the request nested in them`);
+			if (!(gt.sum >= gm.sum)) bad.push(`tool sum ${gt.sum}s < ${method} sum ${gm.sum}s`);
+		}
+		result(bad.length === 0,
+			`tools/call ${tool} x${calls} includes its nested ${method}: tool sum ${gt?.sum?.toFixed(3)}s >= ${method} sum ${gm?.sum?.toFixed(3)}s, none under ${min - 2} ms`, bad);
+	}
+}
+
 {
 	const obs = sumBy(parsed, 'mcp_notifications_total', ['method', 'direction'], onlyS);
 	const k = JSON.stringify(['notifications/initialized', 'client_to_server']);
@@ -268,6 +336,14 @@ if (JOINED) {
 		`mcp_server_info protocol_version "${rec.protocol_version}" and a transport label`,
 		diag.length ? diag : ['observed: absent'],
 	);
+	if (opt.transport !== undefined) {
+		const ss = parsed.samples.filter((s) => s.name === 'mcp_sessions_active' && s.labels.server_name === S);
+		result(si.length === 1 && si[0].labels.transport === opt.transport,
+			`mcp_server_info{server_name="${S}"} has transport="${opt.transport}"`, diag.length ? diag : ['observed: absent']);
+		result(ss.length > 0 && ss.every((s) => s.labels.transport === opt.transport),
+			`mcp_sessions_active{server_name="${S}"} series all have transport="${opt.transport}"`,
+			[`observed ${ss.map((s) => `${JSON.stringify(s.labels)} ${s.value}`).join('; ') || 'absent'}`]);
+	}
 }
 
 {
@@ -294,7 +370,8 @@ if (JOINED) {
 } else {
 	const f = parsed.samples.filter((s) => s.name === 'mcp_sessions_active' && s.labels.server_name === S);
 	const sum = f.reduce((a, s) => a + s.value, 0);
-	result(sum === 0, `mcp_sessions_active{server_name="${S}"} = 0 after DELETE of all ${rec.sessions} session(s)`, [
+	const how = rec.transport === 'sse' ? 'its SSE stream closed' : 'DELETE';
+	result(sum === 0, `mcp_sessions_active{server_name="${S}"} = 0 after ${how} of all ${rec.sessions} session(s)`, [
 		`observed ${f.map((s) => `${JSON.stringify(s.labels)} ${s.value}`).join('; ') || 'absent'}`,
 	]);
 }

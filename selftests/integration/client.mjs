@@ -16,7 +16,9 @@
 // (echo x5, get-sum x3, get-tiny-image x2, get-env x1, one unknown tool),
 // resources/list, prompts/list, ping x2, then DELETE (terminateSession) and
 // close. --mix full adds a tools/call with progress notifications and one
-// tools/call cancelled by the client (notifications/cancelled).
+// tools/call cancelled by the client (notifications/cancelled). --mix json
+// (for json-server.mjs) adds a tool that throws and one returning isError,
+// prompts/get and resources/read of a known and an unknown name each.
 //
 // The record is taken at the transport, not from the SDK's return values: each
 // JSON-RPC request the client sends is remembered by id, and its status is set
@@ -38,6 +40,8 @@
 // is pending at the pause: "pause.pending_at_pause"). --hold-file PATH2 stops
 // once more after the mix and before DELETE (PATH2.ready, then wait for
 // PATH2, at most 10 s), so connections can be inspected while still open.
+// It also works without --pause-file (then in every iteration: once PATH2
+// exists, later ones pass straight through).
 // --logging (with --pause-file) turns server-everything's simulated logging
 // on (toggle-simulated-logging) just before the pause, so the standalone GET
 // SSE stream is carrying notifications/message (one at once, then one every
@@ -60,12 +64,34 @@
 // exercises server-filesystem's tools on --fs-dir (list_allowed_directories,
 // list_directory, write_file, read_text_file, get_file_info, search_files,
 // directory_tree, and a read outside the allowed directory: isError).
+//
+// --transport sse (mcp-wire.md §5, "Legacy HTTP+SSE"): the SDK's
+// SSEClientTransport on --url http://HOST:PORT/sse, the 2024-11-05 transport:
+// a GET stream carrying every server message, each client message a POST to
+// the endpoint it names. It has no DELETE: a session ends when close() drops
+// the GET stream. The default, --transport streamable, is Streamable HTTP.
+//
+// --server-requests (mcp-wire.md §2, §7 "Nested requests"): the client
+// declares the sampling, elicitation and roots capabilities, answers
+// sampling/createMessage, elicitation/create and roots/list (each after
+// --answer-delay-ms, default 250, so the nesting shows in the latencies), and
+// the mix adds get-roots-list, trigger-sampling-request x2 and
+// trigger-elicitation-request x2 (accepted once, declined once), tools
+// server-everything offers only to a client with those capabilities. Requests
+// the server sends are recorded in "server_requests" (received, by method),
+// "server_answers" (by the status of the client's answer: a result is ok, an
+// error object is error, the server's notifications/cancelled is cancelled),
+// "server_answer_error_codes" and "server_answer_ms" (per method, the ms from
+// arrival to the answer being sent). "nested" maps each trigger tool to the
+// method it makes the server send inside the call.
 
 import { writeFileSync, renameSync, existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 
 const { values: opt, positionals } = parseArgs({
 	allowPositionals: true,
@@ -85,6 +111,9 @@ const { values: opt, positionals } = parseArgs({
 		'pause-timeout': { type: 'string', default: '30' },
 		'hold-file': { type: 'string' },
 		logging: { type: 'boolean', default: false },
+		transport: { type: 'string', default: 'streamable' },
+		'server-requests': { type: 'boolean', default: false },
+		'answer-delay-ms': { type: 'string', default: '250' },
 	},
 });
 
@@ -101,8 +130,14 @@ if (STDIO) {
 	if (opt['pause-file'] !== undefined) die('--pause-file is for HTTP only');
 } else {
 	if (!opt.url) die('--url is required');
-	if (!['basic', 'full'].includes(opt.mix)) die(`bad --mix ${opt.mix}`);
+	if (!['basic', 'full', 'json'].includes(opt.mix)) die(`bad --mix ${opt.mix}`);
 }
+if (!['streamable', 'sse'].includes(opt.transport)) die(`bad --transport ${opt.transport}`);
+const SSE = !STDIO && opt.transport === 'sse';
+if (SSE && opt['pause-file'] !== undefined) die('--pause-file is for --transport streamable only');
+const SERVER_REQUESTS = opt['server-requests'];
+const ANSWER_DELAY_MS = Number(opt['answer-delay-ms']);
+if (!(ANSWER_DELAY_MS >= 0 && ANSWER_DELAY_MS <= 5000)) die('--answer-delay-ms must be 0..5000');
 const STDIO_ENV = {};
 for (const kv of opt.env) {
 	const i = kv.indexOf('=');
@@ -122,7 +157,6 @@ const PAUSE_FILE = opt['pause-file'];
 const PAUSE_TIMEOUT = Number(opt['pause-timeout']);
 const HOLD_FILE = opt['hold-file'];
 if (PAUSE_FILE !== undefined && REPEAT !== 1) die('--pause-file needs --repeat 1');
-if (HOLD_FILE !== undefined && PAUSE_FILE === undefined) die('--hold-file needs --pause-file');
 if (opt.logging && PAUSE_FILE === undefined) die('--logging needs --pause-file');
 // server-everything's switch for its simulated notifications/message
 const LOG_TOOL = 'toggle-simulated-logging';
@@ -141,6 +175,13 @@ const TOOL_MIX = [
 ];
 const UNKNOWN_TOOL = 'no-such-tool';
 const PROGRESS_TOOL = 'trigger-long-running-operation';
+// --server-requests: tool -> [calls, the request it makes the server send
+// to the client while the call runs] (server-everything 2026.8.31, tools/).
+const NESTED_MIX = [
+	['get-roots-list', 1, 'roots/list'],
+	['trigger-sampling-request', 2, 'sampling/createMessage'],
+	['trigger-elicitation-request', 2, 'elicitation/create'],
+];
 
 const started = Date.now();
 const deadline = started + MAX_SECONDS * 1000;
@@ -158,6 +199,8 @@ const newCounts = () => ({
 	tools: {},
 	notifications: { sent: {}, received: {} },
 	server_requests: {},
+	server_answers: {},
+	server_answer_error_codes: {},
 	http: { delete: 0 },
 });
 
@@ -176,8 +219,14 @@ const record = {
 	// per tool name (tools/call params.name): by final status
 	tools: {},
 	notifications: { sent: {}, received: {} },
-	// requests the server sent to the client (none expected: no capabilities)
+	transport: STDIO ? 'stdio' : SSE ? 'sse' : 'streamable_http',
+	// requests the server sent to the client, by method (none unless
+	// --server-requests declares capabilities), and how the client answered
 	server_requests: {},
+	server_answers: {},
+	server_answer_error_codes: {},
+	server_answer_ms: {},
+	nested: SERVER_REQUESTS ? Object.fromEntries(NESTED_MIX.map(([t, , m]) => [t, m])) : {},
 	http: { delete: 0 },
 	unanswered: 0,
 	errors: [],
@@ -242,11 +291,34 @@ function instrument(transport) {
 			if (p.tool !== undefined) bump(t.tools, p.tool, status);
 		}
 	};
+	// Requests the server sent (its own id space, mcp-wire.md §1), settled
+	// by the client's answer or by the server's notifications/cancelled.
+	const fromServer = new Map(); // id -> {method, phase, t0}
+	// Messages whose POST has not completed. The SDK sends its
+	// notifications/cancelled without awaiting it, and SSEClientTransport's
+	// close() aborts POSTs still under way: the session's end waits for them
+	// (at most 2 s), so what the record counts as sent did reach the server.
+	const inflight = new Set();
+	const settleServer = (id, status, code) => {
+		const p = fromServer.get(id);
+		if (!p) return;
+		fromServer.delete(id);
+		for (const t of targets(p.phase)) {
+			bump(t.server_answers, p.method, status);
+			if (status === 'error') {
+				t.server_answer_error_codes[p.method] ??= {};
+				bump(t.server_answer_error_codes[p.method], code);
+			}
+		}
+		(record.server_answer_ms[p.method] ??= []).push(Date.now() - p.t0);
+	};
 
 	const send = transport.send.bind(transport);
 	transport.send = async (msg, options) => {
 		const isRequest = msg.method !== undefined && msg.id !== undefined;
-		if (isRequest)
+		if (msg.method === undefined && msg.id !== undefined)
+			settleServer(msg.id, 'error' in msg ? 'error' : 'ok', String(msg.error?.code));
+		else if (isRequest)
 			pending.set(msg.id, {
 				method: msg.method,
 				tool: msg.method === 'tools/call' ? msg.params?.name : undefined,
@@ -256,13 +328,17 @@ function instrument(transport) {
 			for (const t of targets(phase)) bump(t.notifications.sent, msg.method);
 			if (msg.method === 'notifications/cancelled') settle(msg.params?.requestId, 'cancelled');
 		}
+		const p = send(msg, options);
+		inflight.add(p);
 		try {
-			return await send(msg, options);
+			return await p;
 		} catch (e) {
 			// The POST carrying the request failed at the HTTP level (4xx/5xx
 			// or no connection): the request ends in error.
 			if (isRequest) settle(msg.id, 'error', Number(e?.code) > 0 ? `http_${e.code}` : 'transport');
 			throw e;
+		} finally {
+			inflight.delete(p);
 		}
 	};
 
@@ -274,10 +350,12 @@ function instrument(transport) {
 			inner = fn && ((msg, extra) => {
 				if (msg.result?.serverInfo !== undefined && msg.result?.protocolVersion !== undefined)
 					record.protocol_version = msg.result.protocolVersion; // the negotiated one
-				if (msg.method !== undefined && msg.id !== undefined)
+				if (msg.method !== undefined && msg.id !== undefined) {
 					for (const t of targets(phase)) bump(t.server_requests, msg.method);
-				else if (msg.method !== undefined) {
+					fromServer.set(msg.id, { method: msg.method, phase, t0: Date.now() });
+				} else if (msg.method !== undefined) {
 					for (const t of targets(phase)) bump(t.notifications.received, msg.method);
+					if (msg.method === 'notifications/cancelled') settleServer(msg.params?.requestId, 'cancelled');
 					if (msg.method === 'notifications/message' && record.pause?.state === 'paused')
 						record.pause.log_in_pause = (record.pause.log_in_pause ?? 0) + 1;
 				}
@@ -288,7 +366,7 @@ function instrument(transport) {
 			});
 		},
 	});
-	return pending;
+	return { pending, fromServer, inflight };
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -377,20 +455,73 @@ async function filesystemMix(client, ro) {
 	await client.ping(ro);
 }
 
+// --server-requests: the client's side of sampling, elicitation and roots.
+// Each answer waits ANSWER_DELAY_MS first (a model or a human takes time), so
+// the outer tools/call must last at least that long too.
+let elicitations = 0;
+function answerServer(client) {
+	client.setRequestHandler(CreateMessageRequestSchema, async (req) => {
+		await sleep(ANSWER_DELAY_MS);
+		return {
+			model: 'mcpwire-selftest-model',
+			role: 'assistant',
+			content: { type: 'text', text: `sampled ${req.params.messages.length} message(s)` },
+			stopReason: 'endTurn',
+		};
+	});
+	client.setRequestHandler(ElicitRequestSchema, async () => {
+		await sleep(ANSWER_DELAY_MS);
+		// accepted once, declined once: both are results on the wire
+		return elicitations++ % 2 === 0 ? { action: 'accept', content: { name: 'mcpwire selftest' } } : { action: 'decline' };
+	});
+	client.setRequestHandler(ListRootsRequestSchema, async () => {
+		await sleep(ANSWER_DELAY_MS);
+		return { roots: [{ uri: 'file:///tmp/mcpwire-selftest', name: 'selftest' }] };
+	});
+}
+
+async function nestedMix(client, ro, names) {
+	if (NESTED_MIX.some(([t]) => !names.has(t))) {
+		// registered on notifications/initialized: list once more
+		const { tools } = await client.listTools(undefined, ro);
+		for (const t of tools) names.add(t.name);
+	}
+	for (const [name, count] of NESTED_MIX) {
+		if (!names.has(name)) throw new Error(`server has no tool ${name} (client capabilities not seen?)`);
+		for (let i = 0; i < count; i++) {
+			const args = name === 'trigger-sampling-request' ? { prompt: `selftest ${i}`, maxTokens: 16 } : {};
+			const r = await client.callTool({ name, arguments: args }, undefined, ro);
+			if (r.isError) record.errors.push(`${name}: isError ${JSON.stringify(r.content).slice(0, 200)}`);
+		}
+	}
+}
+
 async function iteration(n) {
 	const transport = STDIO ?
 		new StdioClientTransport({ command: positionals[0], args: positionals.slice(1), env: STDIO_ENV, stderr: 'inherit' }) :
+		SSE ? new SSEClientTransport(new URL(opt.url)) :
 		new StreamableHTTPClientTransport(new URL(opt.url));
-	const pending = instrument(transport);
+	const { pending, fromServer, inflight } = instrument(transport);
 	// No capabilities: the server then has no reason to send sampling,
 	// elicitation or roots requests, so every request on the wire is ours.
-	const client = new Client({ name: 'mcpwire-selftest', version: '1.0.0' }, { capabilities: {} });
+	// --server-requests declares them and answers what the server asks.
+	const client = new Client({ name: 'mcpwire-selftest', version: '1.0.0' }, {
+		capabilities: SERVER_REQUESTS ? { sampling: {}, elicitation: {}, roots: { listChanged: true } } : {},
+	});
+	if (SERVER_REQUESTS) answerServer(client);
 	let closing = false;
+	let lateProgress = 0;
 	client.onerror = (e) => {
 		// Once the session is being ended, streams closing and the SDK's
 		// resumption attempts of them (which its aborted fetch stops before
 		// any byte goes out) are expected; before that, any error counts.
 		if (closing) record.close_noise++;
+		// Observed with server-everything in sse mode: the last
+		// notifications/progress of a call comes after the call's result
+		// on the GET stream, when the SDK has already dropped its token.
+		// It is on the wire (notifications.received counts it); the
+		// progress check below adds it to the callbacks.
+		else if (SSE && /progress notification for an unknown token/.test(e?.message ?? '')) lateProgress++;
 		else record.errors.push(`onerror: ${e?.message ?? e}`);
 	};
 	const ro = { timeout: TIMEOUT_MS, maxTotalTimeout: TIMEOUT_MS };
@@ -398,7 +529,9 @@ async function iteration(n) {
 		await client.connect(transport, ro);
 		record.sessions++;
 		record.server_info = client.getServerVersion() ?? null;
-		if (!STDIO) record.protocol_version = transport.protocolVersion ?? null;
+		// SSEClientTransport keeps no readable protocolVersion: the
+		// initialize result already set it (instrument())
+		if (!STDIO) record.protocol_version = transport.protocolVersion ?? record.protocol_version;
 
 		if (opt.mix === 'memory' || opt.mix === 'filesystem') {
 			await (opt.mix === 'memory' ? memoryMix(client, ro, n) : filesystemMix(client, ro));
@@ -409,6 +542,10 @@ async function iteration(n) {
 		const names = new Set(tools.map((t) => t.name));
 		for (const [name] of TOOL_MIX)
 			if (!names.has(name)) throw new Error(`server has no tool ${name}`);
+		// First thing, so the roots/list server-everything sends 350 ms
+		// after initialization (server/index.js) finds the roots known and
+		// the tool's own request is the one nested in its call.
+		if (SERVER_REQUESTS) await nestedMix(client, ro, names);
 
 		let calls = 0;
 		for (const [name, count, args] of TOOL_MIX)
@@ -428,6 +565,17 @@ async function iteration(n) {
 		await client.ping(ro);
 		await client.ping(ro);
 
+		if (opt.mix === 'json') {
+			// json-server.mjs: McpServer turns a throw into isError too
+			for (const name of ['fail-throw', 'fail-iserror']) {
+				const f = await client.callTool({ name, arguments: {} }, undefined, ro);
+				if (f.isError !== true) record.errors.push(`${name} did not return isError`);
+			}
+			await client.getPrompt({ name: 'greet', arguments: { who: 'x' } }, ro);
+			await expectFail(client.getPrompt({ name: 'no-such-prompt', arguments: {} }, ro));
+			await client.readResource({ uri: 'mem://readme' }, ro);
+			await expectFail(client.readResource({ uri: 'mem://no-such' }, ro));
+		}
 		if (opt.mix === 'full') {
 			// Progress notifications on the POST's SSE stream must not end the call.
 			let progress = 0;
@@ -435,7 +583,10 @@ async function iteration(n) {
 				...ro,
 				onprogress: () => progress++,
 			});
-			if (progress !== 4) record.errors.push(`expected 4 progress notifications, got ${progress}`);
+			if (SSE) for (const t0 = Date.now(); progress + lateProgress < 4 && Date.now() - t0 < 1000; ) await sleep(20);
+			if (progress + lateProgress !== 4)
+				record.errors.push(`expected 4 progress notifications, got ${progress} (+${lateProgress} after the result)`);
+			record.late_progress = (record.late_progress ?? 0) + lateProgress;
 			// A call the client gives up on: notifications/cancelled ends it.
 			const ac = new AbortController();
 			const t = setTimeout(() => ac.abort('selftest cancel'), 300);
@@ -461,8 +612,13 @@ async function iteration(n) {
 			record.hold = { file: HOLD_FILE, waited_ms: await stopAt(HOLD_FILE, 10) };
 			if (record.hold.waited_ms < 0) record.errors.push(`hold: ${HOLD_FILE} did not appear within 10 s`);
 		}
+		if (fromServer.size) {
+			// an answer still being prepared (a late roots/list): let it go out
+			for (const t0 = Date.now(); fromServer.size && Date.now() - t0 < 2000; ) await sleep(20);
+		}
+		if (inflight.size) await Promise.race([Promise.allSettled([...inflight]), sleep(2000)]);
 		closing = true;
-		if (!STDIO) {
+		if (!STDIO && !SSE) {
 			await transport.terminateSession();
 			for (const t of targets(phase)) t.http.delete++;
 		}
@@ -470,8 +626,9 @@ async function iteration(n) {
 		record.errors.push(`iteration ${n}: ${e?.message ?? e}`);
 	} finally {
 		await client.close().catch(() => {});
-		record.unanswered += pending.size;
+		record.unanswered += pending.size + fromServer.size;
 		pending.clear();
+		fromServer.clear();
 	}
 }
 

@@ -55,14 +55,15 @@ stop_pid() {
 
 # Starts server-everything (Streamable HTTP, /mcp) inside container $1 on
 # port $2 with a near-empty environment (its get-env tool prints it), logging
-# to $3. Sets SERVER_PID.
+# to $3. $4 is its mode, streamableHttp by default (sse: the 2024-11-05
+# transport on /sse and /message). Sets SERVER_PID.
 start_everything() {
-	local ctr=$1 port=$2 log=$3 node_bin
+	local ctr=$1 port=$2 log=$3 mode=${4:-streamableHttp} node_bin
 	node_bin=$(command -v node)
 	# ip netns exec, not the netns_exec function: so that $! is the server
 	# itself (ip execs env execs node), not a subshell around it.
 	ip netns exec "${NETNS_NS[$ctr]}" env -i PATH=/usr/bin:/bin HOME=/nonexistent PORT="$port" \
-		"$node_bin" "$INTEG_DIR/node_modules/@modelcontextprotocol/server-everything/dist/index.js" streamableHttp \
+		"$node_bin" "$INTEG_DIR/node_modules/@modelcontextprotocol/server-everything/dist/index.js" "$mode" \
 		>"$log" 2>&1 </dev/null &
 	SERVER_PID=$!
 	mcpw_on_exit "stop_pid $SERVER_PID 3"

@@ -359,9 +359,42 @@ static void test_gaps(void **state)
 		"ERROR gap\nRESP 204\nDONE 0\n");
 }
 
+/* Mcp-Method / Mcp-Name values (2026-07-28): plain ASCII or one
+ * =?base64?…?= word; anything else names nothing. */
+static void test_mcp_text(void **state)
+{
+	char out[16];
+	uint8_t tr;
+
+#define TXT(in) http1_mcp_text(in, strlen(in), out, sizeof(out), &tr)
+	assert_int_equal(TXT("tools/call"), 10);
+	assert_string_equal(out, "tools/call");
+	assert_int_equal(TXT("=?base64?w7xiZXI=?="), 5); /* "über", padded */
+	assert_string_equal(out, "\xc3\xbc" "ber");
+	assert_int_equal(TXT("=?BaSe64?w7xiZXI?="), 5); /* unpadded, any case */
+	assert_int_equal(TXT("=?base64?_-8?="), 2);	  /* URL-safe alphabet */
+	assert_memory_equal(out, "\xff\xef", 2);
+	assert_int_equal(TXT("=?base64?w7xiZX!?="), -1);  /* not base64 */
+	assert_int_equal(TXT("=?base64?AA==?="), -1);	  /* a NUL */
+	assert_int_equal(TXT("=?base64?w?="), -1);	  /* 6 bits: no byte */
+	assert_int_equal(TXT("=?base64?" "?="), -1); /* empty */
+	assert_int_equal(TXT(""), -1);
+	assert_int_equal(TXT("a\tb"), -1);		  /* control byte */
+	assert_int_equal(TXT("\xc3\xbc"), -1);		  /* raw non-ASCII */
+	assert_int_equal(TXT("=?base64?abc"), 12);	  /* no word: plain text */
+	assert_int_equal(tr, 0);
+	/* 8 x "ü" is 16 bytes, 15 fit: cut after 7 whole characters */
+	assert_int_equal(TXT("=?base64?w7zDvMO8w7zDvMO8w7zDvA==?="), 14);
+	assert_int_equal(tr, 1);
+	assert_int_equal(TXT("0123456789abcdefgh"), 15);
+	assert_int_equal(tr, 1);
+#undef TXT
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mcp_text),
 		cmocka_unit_test(test_keepalive_pipelining),
 		cmocka_unit_test(test_chunked),
 		cmocka_unit_test(test_no_body_statuses),

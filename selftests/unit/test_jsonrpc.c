@@ -141,6 +141,48 @@ static void test_initialize_result(void **state)
 	assert_id(r.msg[0].id, "0");
 }
 
+/* 2026-07-28 (mcp-wire.md §8): no initialize; every result names its server
+ * in result._meta. Keys elsewhere (a tool's own structuredContent, the
+ * request's _meta, a nested _meta) name nothing. */
+static void test_meta_server_info(void **state)
+{
+	struct run r;
+
+	scan_all("{\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"hi\","
+		 "\"_meta\":{\"io.modelcontextprotocol/serverInfo\":{\"name\":\"inner\"}}}],"
+		 "\"structuredContent\":{\"serverInfo\":{\"name\":\"tool-data\"}},"
+		 "\"_meta\":{\"io.modelcontextprotocol/related-task\":{\"taskId\":\"t\"},"
+		 "\"io.modelcontextprotocol/serverInfo\":{\"name\":\"srv-2026\",\"title\":\"S\","
+		 "\"version\":\"0.9.1\"},\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"},"
+		 "\"isError\":true},\"jsonrpc\":\"2.0\",\"id\":4}",
+		 &r);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.msg[0].kind, JSONRPC_RESULT);
+	assert_str(r.msg[0].peer_name, "srv-2026");
+	assert_str(r.msg[0].peer_version, "0.9.1");
+	assert_str(r.msg[0].protocol_version, "2026-07-28");
+	assert_int_equal(r.msg[0].is_error, 1);
+
+	/* serverInfo without a version; a key one byte longer is another key */
+	scan_all("{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"result\":{\"_meta\":{"
+		 "\"io.modelcontextprotocol/serverInfoX\":{\"name\":\"no\"},"
+		 "\"io.modelcontextprotocol/serverInfo\":{\"name\":\"s\\u00fcd\"}},\"tools\":[]}}",
+		 &r);
+	assert_int_equal(r.n, 1);
+	assert_str(r.msg[0].peer_name, "s\xc3\xbc" "d");
+	assert_int_equal(r.msg[0].peer_version.len, 0);
+	assert_int_equal(r.msg[0].protocol_version.len, 0);
+
+	/* a request's _meta (clientInfo of 2026-07-28) is not the server's */
+	scan_all("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"e\","
+		 "\"_meta\":{\"io.modelcontextprotocol/serverInfo\":{\"name\":\"x\"},"
+		 "\"io.modelcontextprotocol/clientInfo\":{\"name\":\"c\"}}}}",
+		 &r);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.msg[0].peer_name.len, 0);
+	assert_str(r.msg[0].name, "e");
+}
+
 static void test_notifications_and_errors(void **state)
 {
 	struct run r;
@@ -421,6 +463,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_initialize_request_any_order),
 		cmocka_unit_test(test_initialize_result),
+		cmocka_unit_test(test_meta_server_info),
 		cmocka_unit_test(test_notifications_and_errors),
 		cmocka_unit_test(test_is_error_and_task),
 		cmocka_unit_test(test_batch),

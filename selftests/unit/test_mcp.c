@@ -203,6 +203,20 @@ static void assert_value(struct fixture *f, const char *series, double want)
 	}
 }
 
+/* No series of the exposition starts with prefix. */
+static void assert_absent(struct fixture *f, const char *prefix)
+{
+	char *text = render(f);
+	size_t n = strlen(prefix);
+	int found = 0;
+
+	for (const char *l = text; *l && !found; l = strchrnul(l, '\n') + !!*strchrnul(l, '\n'))
+		found = !strncmp(l, prefix, n);
+	if (found)
+		fail_msg("%s present\n%s", prefix, text);
+	free(text);
+}
+
 static void test_out_of_order(void **state)
 {
 	struct fixture *f = *state;
@@ -632,6 +646,70 @@ static void test_pending_bound(void **state)
 	metrics_free(m);
 }
 
+/*
+ * Legacy HTTP+SSE (mcp-wire.md §5): every client message is a POST on a
+ * connection of its own (exchanges 20+), every server message comes on the
+ * session's GET stream (exchange 10 for L, 11 for M), so pairing goes
+ * through the sessionId alone. Two sessions use the same ids in both
+ * directions at once. The GET stream's end (proto/conn's session_end) ends
+ * the session and cancels what it left pending.
+ */
+static void test_legacy_sse_sessions(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const sids[] = { "L", "M" };
+	struct mcp_wire_ctx c;
+
+	for (int i = 0; i < 2; i++) {
+		c = ctx_at(i, MCP_C2S, sids[i], 20 + i);
+		c.transport = MCP_TRANSPORT_SSE;
+		request(f, &c, "initialize", JSONRPC_ID_NUM, "0", NULL);
+		c = ctx_at(i + 2, MCP_S2C, sids[i], 10 + i);
+		c.transport = MCP_TRANSPORT_SSE;
+		init_result(f, &c, "0", "everything", "2.0.0");
+	}
+	assert_value(f, SESSIONS("everything", "sse"), 2);
+	assert_value(f,
+		     "mcp_server_info{server_name=\"everything\",server_version=\"2.0.0\","
+		     "protocol_version=\"2025-11-25\",transport=\"sse\"}",
+		     1);
+	for (int i = 0; i < 2; i++) {
+		/* tools/call 1, during which the server asks for a sample (its id 0) */
+		c = ctx_at(10, MCP_C2S, sids[i], 30 + i);
+		c.transport = MCP_TRANSPORT_SSE;
+		request(f, &c, "tools/call", JSONRPC_ID_NUM, "1", "trigger-sampling-request");
+		c = ctx_at(12, MCP_S2C, sids[i], 10 + i);
+		c.transport = MCP_TRANSPORT_SSE;
+		request(f, &c, "sampling/createMessage", JSONRPC_ID_NUM, "0", NULL);
+	}
+	/* M's client answers first (262 ms), on yet another connection */
+	c = ctx_at(274, MCP_C2S, "M", 40);
+	c.transport = MCP_TRANSPORT_SSE;
+	result(f, &c, JSONRPC_ID_NUM, "0", 0);
+	assert_value(f, REQ("everything", "sampling/createMessage", "ok"), 1);
+	assert_value(f, DUR("sum", "everything", "sampling/createMessage"), 0.262);
+	c = ctx_at(280, MCP_S2C, "M", 11);
+	c.transport = MCP_TRANSPORT_SSE;
+	result(f, &c, JSONRPC_ID_NUM, "1", 0);
+	assert_value(f, REQ("everything", "tools/call", "ok"), 1);
+	assert_value(f, DUR("sum", "everything", "tools/call"), 0.27);
+	/* L's client closes its GET stream before answering */
+	c = ctx_at(500, MCP_S2C, "L", 10);
+	c.transport = MCP_TRANSPORT_SSE;
+	f->sink->session_end(f->sink->arg, &c);
+	assert_value(f, SESSIONS("everything", "sse"), 1);
+	assert_value(f, REQ("everything", "sampling/createMessage", "cancelled"), 1);
+	assert_value(f, REQ("everything", "tools/call", "cancelled"), 1);
+	assert_value(f, "mcp_requests_in_flight{server_name=\"everything\"}", 0);
+	/* the initialize answers did not pair with anything else */
+	assert_value(f, REQ("everything", "initialize", "ok"), 2);
+	assert_int_equal(mcp_pending_count(f->s), 0);
+	c = ctx_at(600, MCP_S2C, "M", 11);
+	c.transport = MCP_TRANSPORT_SSE;
+	f->sink->session_end(f->sink->arg, &c);
+	assert_value(f, SESSIONS("everything", "sse"), 0);
+}
+
 /* The ts-v1 client aborting a call and then terminating the session can put
  * the DELETE on the wire before its notifications/cancelled (seen in the
  * integration test): the session's end must end the call as cancelled, and
@@ -705,6 +783,59 @@ static void test_naming_moves_pending(void **state)
 	assert_value(f, "mcp_requests_in_flight{server_name=\"named\"}", 0);
 }
 
+/* 2026-07-28: stateless, no initialize, no session. The server is named by
+ * result._meta serverInfo (proto/ fills protocol_version from the request's
+ * MCP-Protocol-Version when the _meta has none); the same info again in every
+ * result changes nothing, a new version replaces the series. */
+static void test_stateless_2026_naming(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c;
+	struct jsonrpc_msg m;
+
+	c = ctx_at(0, MCP_C2S, "", 1);
+	request(f, &c, "tools/call", JSONRPC_ID_NUM, "0", "echo");
+	assert_value(f, "mcp_requests_in_flight{server_name=\"" EP "\"}", 1);
+	memset(&m, 0, sizeof(m));
+	m.kind = JSONRPC_RESULT;
+	set_id(&m.id, JSONRPC_ID_NUM, "0");
+	set_str(&m.peer_name, "srv-2026");
+	set_str(&m.peer_version, "0.9");
+	set_str(&m.protocol_version, "2026-07-28");
+	c = ctx_at(3, MCP_S2C, "", 1);
+	send_msg(f, &c, &m);
+	assert_value(f, REQ("srv-2026", "tools/call", "ok"), 1);
+	assert_value(f,
+		     "mcp_tool_calls_total{server_name=\"srv-2026\",tool_name=\"echo\",status=\"ok\"}",
+		     1);
+	assert_value(f,
+		     "mcp_server_info{server_name=\"srv-2026\",server_version=\"0.9\","
+		     "protocol_version=\"2026-07-28\",transport=\"streamable_http\"}",
+		     1);
+	assert_value(f, "mcp_requests_in_flight{server_name=\"srv-2026\"}", 0);
+	/* the next call counts under the name from its start */
+	for (int i = 1; i <= 3; i++) {
+		char id[8];
+
+		snprintf(id, sizeof(id), "%d", i);
+		c = ctx_at(10 * i, MCP_C2S, "", 1 + i);
+		request(f, &c, "tools/call", JSONRPC_ID_NUM, id, "echo");
+		set_id(&m.id, JSONRPC_ID_NUM, id);
+		if (i == 3)
+			set_str(&m.peer_version, "1.0");
+		c = ctx_at(10 * i + 1, MCP_S2C, "", 1 + i);
+		send_msg(f, &c, &m);
+	}
+	assert_value(f, REQ("srv-2026", "tools/call", "ok"), 4);
+	assert_absent(f, "mcp_server_info{server_name=\"srv-2026\",server_version=\"0.9\"");
+	assert_value(f,
+		     "mcp_server_info{server_name=\"srv-2026\",server_version=\"1.0\","
+		     "protocol_version=\"2026-07-28\",transport=\"streamable_http\"}",
+		     1);
+	/* no session was made */
+	assert_absent(f, "mcp_sessions_active{server_name=\"srv-2026\"");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -713,6 +844,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_string_vs_number_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_initialize_through_exchange, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stateless_2026_naming, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_then_late_response, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
@@ -726,6 +858,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test(test_pending_bound),
 		cmocka_unit_test_setup_teardown(test_session_end_cancels_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_legacy_sse_sessions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_naming_retires_fallback_series, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_naming_moves_pending, setup, teardown),

@@ -338,6 +338,201 @@ static void test_legacy_sse(void **state)
 	free(r);
 }
 
+/*
+ * Synthetic legacy HTTP+SSE sessions (mcp-wire.md §5) in the spellings the
+ * reference captures lack. A segment list built in memory, fed like a
+ * capture file: whole, split at every byte, one byte at a time, from both
+ * sockets.
+ */
+struct syn_seg {
+	int conn, c2s;
+	const char *text;	/* raw bytes, or with chunk set the chunk's data */
+	int chunk;
+};
+
+#define SYN_MAX 24
+
+struct syn {
+	struct capture cap;
+	struct capture_seg segs[SYN_MAX];
+	char *bufs[SYN_MAX];
+};
+
+static void syn_build(struct syn *y, const struct syn_seg *in, size_t n)
+{
+	assert_true(n <= SYN_MAX);
+	memset(y, 0, sizeof(*y));
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(in[i].text);
+		char *b = malloc(len + 32);
+
+		assert_non_null(b);
+		if (in[i].chunk)
+			len = sprintf(b, "%zx\r\n%s\r\n", len, in[i].text);
+		else
+			memcpy(b, in[i].text, len);
+		y->bufs[i] = b;
+		y->segs[i] = (struct capture_seg){ in[i].conn, in[i].c2s, (const uint8_t *)b, len };
+		if (in[i].conn > y->cap.max_conn)
+			y->cap.max_conn = in[i].conn;
+	}
+	y->cap.segs = y->segs;
+	y->cap.nsegs = n;
+}
+
+static void syn_free(struct syn *y)
+{
+	for (int i = 0; i < SYN_MAX; i++)
+		free(y->bufs[i]);
+}
+
+/* Every record of a legacy run: transport sse, the session of the endpoint
+ * event, the messages in order, and the session's end last, at ts_end. */
+static void check_legacy(const struct run *r, const struct want *want, size_t nwant,
+			 const char *sid, uint64_t ts_end, int client_view)
+{
+	size_t m = 0;
+
+	if (count(r, R_ERR) || count(r, R_MSG) != (int)nwant || count(r, R_END) != 1 ||
+	    r->rec[r->n - 1].type != R_END) {
+		dump(r);
+		fail_msg("%d messages (want %zu), %d errors, %d ends", count(r, R_MSG), nwant,
+			 count(r, R_ERR), count(r, R_END));
+	}
+	for (int i = 0; i < r->n; i++) {
+		const struct rec *x = &r->rec[i];
+
+		assert_int_equal(x->transport, MCP_TRANSPORT_SSE);
+		assert_string_equal(x->session, sid);
+		assert_int_equal(x->observer, client_view ? MCP_OBS_CLIENT : MCP_OBS_SERVER);
+		if (x->type == R_END) {
+			assert_int_equal(x->ts, ts_end);
+			continue;
+		}
+		assert_int_equal(x->msg.kind, want[m].kind);
+		assert_int_equal(x->dir, want[m].dir);
+		assert_string_equal(x->msg.method.s, want[m].method);
+		assert_string_equal(x->msg.id.text, want[m].id);
+		m++;
+	}
+}
+
+#define PYSID "9f1c2ab37d6e4c1f8a0b5e2d4c6f8a01"
+
+/* python-sdk's SseServerTransport behind uvicorn: the endpoint is
+ * /messages/?session_id=<uuid hex>, sse-starlette ends lines with \r\n,
+ * orders fields id, event, data, and pings with ": ping - <datetime>"
+ * comments. The server's sampling request and the client's answer pair across
+ * the GET stream and a POST connection; the stream's end ends the session. */
+static void test_legacy_python_spelling(void **state)
+{
+	static const char post_head[] = "POST /messages/?session_id=" PYSID " HTTP/1.1\r\n"
+					"host: 127.0.0.1:8000\r\ncontent-type: application/json\r\n";
+	static const char accepted[] = "HTTP/1.1 202 Accepted\r\ndate: Sun, 22 Nov 2026 01:33:54 GMT\r\n"
+				       "server: uvicorn\r\ncontent-length: 8\r\n\r\nAccepted";
+	char init[512], inited[512], call[512], answer[512];
+	const struct syn_seg in[] = {
+		{ 1, 1, "GET /sse HTTP/1.1\r\nhost: 127.0.0.1:8000\r\naccept: text/event-stream\r\n"
+			"cache-control: no-store\r\n\r\n", 0 },
+		{ 1, 0, "HTTP/1.1 200 OK\r\ndate: Sun, 22 Nov 2026 01:33:54 GMT\r\nserver: uvicorn\r\n"
+			"cache-control: no-store\r\nconnection: keep-alive\r\nx-accel-buffering: no\r\n"
+			"content-type: text/event-stream; charset=utf-8\r\n"
+			"Transfer-Encoding: chunked\r\n\r\n", 0 },
+		{ 1, 0, "event: endpoint\r\ndata: /messages/?session_id=" PYSID "\r\n\r\n", 1 },
+		{ 2, 1, init, 0 },
+		{ 2, 0, accepted, 0 },
+		{ 1, 0, "id: 5b0f\r\nevent: message\r\ndata: {\"jsonrpc\":\"2.0\",\"id\":0,\"result\":"
+			"{\"protocolVersion\":\"2024-11-05\",\"capabilities\":{},\"serverInfo\":"
+			"{\"name\":\"py-mcp\",\"version\":\"1.9.0\"}}}\r\n\r\n", 1 },
+		{ 1, 0, ": ping - 2026-11-22 01:34:09.123456+00:00\r\n\r\n", 1 },
+		{ 2, 1, inited, 0 },
+		{ 2, 0, accepted, 0 },
+		{ 3, 1, call, 0 },
+		{ 3, 0, accepted, 0 },
+		{ 1, 0, "id: 5b10\r\nevent: message\r\ndata: {\"jsonrpc\":\"2.0\",\"id\":0,\"method\":"
+			"\"sampling/createMessage\",\"params\":{\"messages\":[],\"maxTokens\":8}}\r\n\r\n", 1 },
+		{ 2, 1, answer, 0 },
+		{ 2, 0, accepted, 0 },
+		{ 1, 0, "id: 5b11\r\nevent: message\r\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":"
+			"{\"content\":[],\"isError\":false}}\r\n\r\n", 1 },
+		{ 1, 0, ": ping - 2026-11-22 01:34:24.123456+00:00\r\n\r\n", 1 },
+		{ 1, 0, "0\r\n\r\n", 0 },
+	};
+	static const struct want want[] = {
+		{ MCP_C2S, JSONRPC_REQUEST, "initialize", "0", "", 0 },
+		{ MCP_S2C, JSONRPC_RESULT, "", "0", "", 200 },
+		{ MCP_C2S, JSONRPC_NOTIFICATION, "notifications/initialized", "", "", 0 },
+		{ MCP_C2S, JSONRPC_REQUEST, "tools/call", "1", "", 0 },
+		{ MCP_S2C, JSONRPC_REQUEST, "sampling/createMessage", "0", "", 200 },
+		{ MCP_C2S, JSONRPC_RESULT, "", "0", "", 0 },
+		{ MCP_S2C, JSONRPC_RESULT, "", "1", "", 200 },
+	};
+	static const char *const bodies[] = {
+		"{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+		"\"2024-11-05\",\"capabilities\":{\"sampling\":{}},\"clientInfo\":{\"name\":\"c\",\"version\":\"1\"}}}",
+		"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}",
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"sample\"}}",
+		"{\"jsonrpc\":\"2.0\",\"id\":0,\"result\":{\"model\":\"m\",\"role\":\"assistant\","
+		"\"content\":{\"type\":\"text\",\"text\":\"hi\"}}}",
+	};
+	char *const outs[] = { init, inited, call, answer };
+	struct run *r = malloc(sizeof(*r));
+	struct syn y;
+
+	assert_non_null(r);
+	for (int i = 0; i < 4; i++)
+		snprintf(outs[i], 512, "%scontent-length: %zu\r\n\r\n%s", post_head, strlen(bodies[i]),
+			 bodies[i]);
+	syn_build(&y, in, sizeof(in) / sizeof(in[0]));
+	for (int v = 0; v < 2; v++) {
+		feed_capture_all(&y.cap, v, r);
+		check_legacy(r, want, sizeof(want) / sizeof(want[0]), PYSID, y.cap.nsegs, v);
+		/* the answer's POST and the request it answers: other connections */
+		assert_int_not_equal(r->rec[4].exchange, r->rec[5].exchange);
+		assert_string_equal(r->rec[1].msg.peer_name.s, "py-mcp");
+	}
+	syn_free(&y);
+	free(r);
+}
+
+#define TSSID "2f6c1d3e-8a4b-4c5d-9e6f-7a8b9c0d1e2f"
+
+/* The ts-v1 examples (src/examples/server/simpleSseServer.ts) post to
+ * /messages?sessionId=, with \n line ends; the client's close cuts the
+ * chunked GET stream, which ends the session when the socket closes. */
+static void test_legacy_ts_examples(void **state)
+{
+	static const char post[] = "POST /messages?sessionId=" TSSID " HTTP/1.1\r\nhost: 127.0.0.1:3000\r\n"
+				   "content-type: application/json\r\ncontent-length: 40\r\n\r\n"
+				   "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\"}";
+	const struct syn_seg in[] = {
+		{ 1, 1, "GET /sse HTTP/1.1\r\nhost: 127.0.0.1:3000\r\naccept: text/event-stream\r\n\r\n", 0 },
+		{ 1, 0, "HTTP/1.1 200 OK\r\nX-Powered-By: Express\r\nContent-Type: text/event-stream\r\n"
+			"Cache-Control: no-cache, no-transform\r\nConnection: keep-alive\r\n"
+			"Transfer-Encoding: chunked\r\n\r\n", 0 },
+		{ 1, 0, "event: endpoint\ndata: /messages?sessionId=" TSSID "\n\n", 1 },
+		{ 2, 1, post, 0 },
+		{ 2, 0, "HTTP/1.1 202 Accepted\r\nX-Powered-By: Express\r\nContent-Length: 8\r\n\r\nAccepted", 0 },
+		{ 1, 0, "event: message\ndata: {\"result\":{},\"jsonrpc\":\"2.0\",\"id\":4}\n\n", 1 },
+	};
+	static const struct want want[] = {
+		{ MCP_C2S, JSONRPC_REQUEST, "ping", "4", "", 0 },
+		{ MCP_S2C, JSONRPC_RESULT, "", "4", "", 200 },
+	};
+	struct run *r = malloc(sizeof(*r));
+	struct syn y;
+
+	assert_non_null(r);
+	syn_build(&y, in, sizeof(in) / sizeof(in[0]));
+	for (int v = 0; v < 2; v++) {
+		feed_capture_all(&y.cap, v, r);
+		/* feed_capture() closes every connection at ts 1000 */
+		check_legacy(r, want, sizeof(want) / sizeof(want[0]), TSSID, 1000, v);
+	}
+	syn_free(&y);
+	free(r);
+}
+
 /* Feed two directions of a synthetic exchange from the server's socket. */
 static void feed_pair(const char *req, const char *resp, size_t resp_len, uint32_t max_body,
 		      struct run *r)
@@ -439,6 +634,196 @@ static void test_http_error_status(void **state)
 	assert_int_equal(r.rec[1].msg.kind, JSONRPC_ERROR);
 	assert_int_equal(r.rec[1].msg.error_code, -32000);
 	assert_int_equal(r.rec[1].http_status, 400);
+}
+
+/*
+ * Batches (2025-03-26; ts-v1's HTTP server still takes them, mcp-wire.md §1)
+ * with string and number ids: each element is its own message, in order,
+ * with its id's type kept ("a" is no 2). A batch refused with an HTTP status
+ * gets one error per request id of the batch, string ids included.
+ */
+static void test_batch_string_ids(void **state)
+{
+	static const char req[] =
+		"POST /mcp HTTP/1.1\r\ncontent-type: application/json\r\nmcp-session-id: b\r\n"
+		"content-length: 136\r\n\r\n"
+		"[{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"tools/list\"},"
+		"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/x\"},"
+		"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}]";
+	static const char resp[] = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+				   "content-length: 87\r\n\r\n"
+				   "[{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{}},"
+				   "{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"result\":{\"tools\":[]}}]";
+	static const char req2[] =
+		"POST /mcp HTTP/1.1\r\ncontent-type: application/json\r\nmcp-session-id: b\r\n"
+		"content-length: 85\r\n\r\n"
+		"[{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"ping\"},"
+		"{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\"}]";
+	static const char resp2[] = "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+				    "content-length: 51\r\n\r\n"
+				    "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32000},\"id\":null}";
+	struct run r;
+
+	assert_int_equal(strlen(req) - (strstr(req, "\r\n\r\n") + 4 - req), 136);
+	assert_int_equal(strlen(resp) - (strstr(resp, "\r\n\r\n") + 4 - resp), 87);
+	assert_int_equal(strlen(req2) - (strstr(req2, "\r\n\r\n") + 4 - req2), 85);
+	feed_pair(req, resp, strlen(resp), 0, &r);
+	if (r.n != 5 || count(&r, R_ERR))
+		dump(&r);
+	assert_int_equal(r.n, 5);
+	assert_int_equal(r.rec[0].msg.kind, JSONRPC_REQUEST);
+	assert_int_equal(r.rec[0].msg.id.type, JSONRPC_ID_STR);
+	assert_string_equal(r.rec[0].msg.id.text, "a");
+	assert_int_equal(r.rec[1].msg.kind, JSONRPC_NOTIFICATION);
+	assert_int_equal(r.rec[2].msg.id.type, JSONRPC_ID_NUM);
+	assert_string_equal(r.rec[2].msg.id.text, "2");
+	assert_int_equal(r.rec[3].msg.kind, JSONRPC_RESULT);
+	assert_int_equal(r.rec[3].msg.id.type, JSONRPC_ID_NUM);
+	assert_int_equal(r.rec[4].msg.id.type, JSONRPC_ID_STR);
+	assert_string_equal(r.rec[4].msg.id.text, "a");
+	for (int i = 0; i < 5; i++) {
+		assert_string_equal(r.rec[i].session, "b");
+		assert_int_equal(r.rec[i].exchange, r.rec[0].exchange);
+		assert_int_equal(r.rec[i].dir, i < 3 ? MCP_C2S : MCP_S2C);
+	}
+
+	feed_pair(req2, resp2, strlen(resp2), 0, &r);
+	if (r.n != 4 || count(&r, R_ERR))
+		dump(&r);
+	assert_int_equal(r.n, 4);
+	for (int i = 2; i < 4; i++) {
+		assert_int_equal(r.rec[i].msg.kind, JSONRPC_ERROR);
+		assert_int_equal(r.rec[i].http_status, 400);
+		assert_int_equal(r.rec[i].msg.id.type, r.rec[i - 2].msg.id.type);
+		assert_string_equal(r.rec[i].msg.id.text, r.rec[i - 2].msg.id.text);
+	}
+	assert_int_equal(r.rec[2].msg.id.type, JSONRPC_ID_STR);
+}
+
+/*
+ * 2026-07-28 (mcp-wire.md §8), synthetic: no SDK speaks it yet. Stateless
+ * POSTs with Mcp-Method and Mcp-Name (plain and =?base64?…?=), JSON answers
+ * naming the server in result._meta. The header names a call whose body has
+ * no params.name/uri; the body's name wins; a header contradicting the
+ * body's method or a bad encoded word names nothing. The result's protocol
+ * version comes from the request's MCP-Protocol-Version when its _meta has
+ * none. Pipelined on one connection, whole and split at every byte.
+ */
+#define R26(method, name, body)                                                              \
+	"POST /mcp HTTP/1.1\r\nHost: s\r\ncontent-type: application/json\r\n"                 \
+	"accept: application/json, text/event-stream\r\nmcp-protocol-version: 2026-07-28\r\n" \
+	method name "content-length: " body
+#define A26(len, body)                                                                       \
+	"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: " len           \
+	"\r\n\r\n" body
+
+static const char req26[] =
+	R26("Mcp-Method: tools/call\r\n", "MCP-NAME: =?base64?w7xiZXJwcsO8ZmVu?=\r\n",
+	    "72\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"arguments\":{}}}")
+	R26("mcp-method: resources/read\r\n", "mcp-name: =?BASE64?ZmlsZTovLy90bXAvw6QudHh0?=  \r\n",
+	    "62\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"resources/read\",\"params\":{}}")
+	R26("mcp-method: tools/call\r\n", "mcp-name: other\r\n",
+	    "71\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\"}}")
+	R26("mcp-method: prompts/get\r\n", "mcp-name: greet\r\n",
+	    "72\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"arguments\":{}}}")
+	R26("", "mcp-name: =?base64?!!!?=\r\n",
+	    "59\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"prompts/get\",\"params\":{}}")
+	R26("", "mcp-name: greet\r\n",
+	    "59\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"prompts/get\",\"params\":{}}");
+
+#define META26 "\"_meta\":{\"io.modelcontextprotocol/serverInfo\":{\"name\":\"srv-2026\",\"version\":\"0.9\"}}"
+static const char resp26[] =
+	A26("131", "{\"result\":{\"content\":[]," META26 "},\"jsonrpc\":\"2.0\",\"id\":1}")
+	A26("132", "{\"result\":{\"contents\":[]," META26 "},\"jsonrpc\":\"2.0\",\"id\":2}")
+	A26("170", "{\"result\":{\"content\":[],\"_meta\":{\"io.modelcontextprotocol/serverInfo\":"
+		   "{\"name\":\"srv-2026\"},\"io.modelcontextprotocol/protocolVersion\":\"2026-01-01\"}},"
+		   "\"jsonrpc\":\"2.0\",\"id\":3}")
+	A26("75", "{\"jsonrpc\":\"2.0\",\"id\":4,\"error\":{\"code\":-32020,\"message\":\"HeaderMismatch\"}}")
+	A26("49", "{\"result\":{\"messages\":[]},\"jsonrpc\":\"2.0\",\"id\":5}")
+	A26("49", "{\"result\":{\"messages\":[]},\"jsonrpc\":\"2.0\",\"id\":6}");
+
+static void feed26(size_t split, struct run *r)
+{
+	static const struct proto_sink sink_tmpl = { on_message, on_end, on_error, NULL };
+	struct proto_sink sink = sink_tmpl;
+	struct proto_conn_params p = { .flow_id = 1 };
+	size_t nq = strlen(req26), na = strlen(resp26);
+	struct proto_conn *c;
+
+	memset(r, 0, sizeof(*r));
+	sink.arg = r;
+	c = proto_conn_new(&p, &sink);
+	assert_non_null(c);
+	if (split == SIZE_MAX) {
+		for (size_t k = 0; k < nq; k++)
+			proto_conn_data(c, STREAM_RECV, (const uint8_t *)req26 + k, 1, 1);
+		for (size_t k = 0; k < na; k++)
+			proto_conn_data(c, STREAM_SEND, (const uint8_t *)resp26 + k, 1, 2);
+	} else if (split < nq) {
+		proto_conn_data(c, STREAM_RECV, (const uint8_t *)req26, split, 1);
+		proto_conn_data(c, STREAM_RECV, (const uint8_t *)req26 + split, nq - split, 1);
+		proto_conn_data(c, STREAM_SEND, (const uint8_t *)resp26, na, 2);
+	} else {
+		split -= nq;
+		proto_conn_data(c, STREAM_RECV, (const uint8_t *)req26, nq, 1);
+		proto_conn_data(c, STREAM_SEND, (const uint8_t *)resp26, split, 2);
+		proto_conn_data(c, STREAM_SEND, (const uint8_t *)resp26 + split, na - split, 2);
+	}
+	proto_conn_free(c, 3);
+	run_normalise(r);
+}
+
+static void test_2026_headers(void **state)
+{
+	static const struct {
+		const char *name, *uri, *pv;
+	} want[12] = {
+		{ "\xc3\xbc" "berpr\xc3\xbc" "fen", "", "" }, { "", "", "2026-07-28" },
+		{ "", "file:///tmp/\xc3\xa4.txt", "" },	      { "", "", "2026-07-28" },
+		{ "echo", "", "" },			      { "", "", "2026-01-01" },
+		{ "", "", "" },				      { "", "", "" },
+		{ "", "", "" },				      { "", "", "" },
+		{ "greet", "", "" },			      { "", "", "" },
+	};
+	struct run *r = malloc(sizeof(*r)), *o = malloc(sizeof(*o));
+	size_t total = strlen(req26) + strlen(resp26);
+
+	assert_non_null(r);
+	assert_non_null(o);
+	feed26(0, r);
+	if (r->n != 12 || count(r, R_MSG) != 12)
+		dump(r);
+	assert_int_equal(r->n, 12);
+	for (int i = 0; i < 12; i++) {
+		const struct rec *x = &r->rec[i];
+
+		/* requests, then their answers in order */
+		assert_int_equal(x->dir, i < 6 ? MCP_C2S : MCP_S2C);
+	}
+	for (int i = 0; i < 6; i++) {
+		const struct rec *q = &r->rec[i], *a = &r->rec[6 + i];
+
+		assert_int_equal(q->msg.kind, JSONRPC_REQUEST);
+		assert_string_equal(q->msg.name.s, want[2 * i].name);
+		assert_int_equal(q->msg.name.len, strlen(want[2 * i].name));
+		assert_int_equal(q->msg.name.truncated, 0);
+		assert_string_equal(q->msg.uri.s, want[2 * i].uri);
+		assert_int_equal(a->exchange, q->exchange);
+		assert_string_equal(a->session, "");
+		assert_string_equal(a->msg.protocol_version.s, want[2 * i + 1].pv);
+		if (i < 3)
+			assert_string_equal(a->msg.peer_name.s, "srv-2026");
+	}
+	assert_string_equal(r->rec[6].msg.peer_version.s, "0.9");
+	assert_int_equal(r->rec[9].msg.kind, JSONRPC_ERROR);
+	for (size_t k = 1; k < total; k++) {
+		feed26(k, o);
+		assert_same_run(r, o, k);
+	}
+	feed26(SIZE_MAX, o);
+	assert_same_run(r, o, SIZE_MAX);
+	free(o);
+	free(r);
 }
 
 static void test_too_large_and_gzip(void **state)
@@ -626,6 +1011,11 @@ static void feed_join(const uint8_t *s, size_t n, size_t k, enum stream_dir dir,
 		proto_conn_data(c, dir, s + k, n - k, 1);
 	}
 	proto_conn_free(c, 2);
+	/* a legacy GET stream seen from its endpoint event on ends its session
+	 * when the connection closes: no message, and only with that session */
+	if (r->n && r->n <= MAX_REC && r->rec[r->n - 1].type == R_END &&
+	    r->rec[r->n - 1].transport == MCP_TRANSPORT_SSE && r->rec[r->n - 1].session[0])
+		r->n--;
 	run_normalise(r);
 }
 
@@ -793,8 +1183,12 @@ int main(void)
 		cmocka_unit_test(test_streamable_http),
 		cmocka_unit_test(test_idle_keepalive),
 		cmocka_unit_test(test_legacy_sse),
+		cmocka_unit_test(test_legacy_python_spelling),
+		cmocka_unit_test(test_legacy_ts_examples),
 		cmocka_unit_test(test_not_mcp),
 		cmocka_unit_test(test_http_error_status),
+		cmocka_unit_test(test_batch_string_ids),
+		cmocka_unit_test(test_2026_headers),
 		cmocka_unit_test(test_not_jsonrpc_on_mcp),
 		cmocka_unit_test(test_too_large_and_gzip),
 		cmocka_unit_test(test_gap_in_body),

@@ -378,7 +378,8 @@ static void mcp_response(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
 	uint16_t method = slot != MCP_TABLE_NONE ? s->pair.ents[slot].method : 0;
 
 	/* a serverInfo is the mark of an initialize result even when mcpwire
-	 * missed the request */
+	 * missed the request; a 2026-07-28 server, which has no initialize,
+	 * names itself in every result's _meta (jsonrpc.c reads both) */
 	if (ctx->dir == MCP_S2C && msg->kind == JSONRPC_RESULT &&
 	    (method == METRICS_METHOD_INITIALIZE || msg->peer_name.len || msg->peer_name.truncated))
 		mcp_initialized(s, ctx, msg, ep, sc, slot);

@@ -81,7 +81,17 @@ void mcp_endpoint_initialized(struct mcp_endpoints *e, uint32_t slot, const stru
 	struct mcp_endpoint_ent *ent = &e->ents[slot];
 	struct metrics_series *info;
 	uint32_t server;
+	uint32_t h1, h2;
+	uint64_t h;
 
+	h1 = mcp_hash(MCP_HASH_INIT, name->s, name->len + 1);
+	h2 = mcp_hash(h1 ^ transport, version->s, version->len + 1);
+	h2 = mcp_hash(h2 ^ (name->truncated | version->truncated << 1 | protocol->truncated << 2),
+		      protocol->s, protocol->len + 1);
+	h = (uint64_t)h1 << 32 | h2;
+	if (ent->info && ent->info_hash == h)
+		return;
+	ent->info_hash = h;
 	if (name->len || name->truncated) {
 		snprintf(ent->name, sizeof(ent->name), "%s", name->s);
 		ent->name_truncated = name->truncated;

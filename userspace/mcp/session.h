@@ -34,6 +34,9 @@ struct mcp_endpoint_ent {
 	 * are never reused, so it stays right until the name changes. */
 	uint32_t server;
 	struct metrics_series *info; /* this endpoint's mcp_server_info reference */
+	/* hash of what info was made from: a 2026-07-28 server states its
+	 * serverInfo in every result, and an unchanged one costs no more */
+	uint64_t info_hash;
 };
 
 struct mcp_endpoints {

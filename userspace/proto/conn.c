@@ -12,6 +12,7 @@
 #include "proto/http1.h"
 #include "proto/jsonrpc.h"
 #include "proto/sse.h"
+#include "proto/tail.h"
 
 /* Requests awaiting their response on one connection (pipelining depth). */
 #define PROTO_FIFO 8
@@ -38,6 +39,9 @@ struct proto_exch {
 	char method[HTTP1_METHOD_MAX];
 	uint8_t legacy;		/* session from the query string (HTTP+SSE 2024-11-05) */
 	uint8_t nids;
+	/* MCP-Protocol-Version of the request ("YYYY-MM-DD"): the version of a
+	 * 2026-07-28 server, which has no initialize to state it */
+	char pver[16];
 	char session[128];
 	struct jsonrpc_id ids[PROTO_EXCH_IDS];
 };
@@ -59,6 +63,8 @@ struct proto_side {
 	uint8_t failed;		/* this body's JSON is lost; errors already told */
 	uint8_t gap_told;
 	uint8_t synthesized;	/* errors emitted from the HTTP status */
+	uint8_t cap_gap;	/* the gap being handed to http1 is the capture cap's */
+	uint8_t legacy_stream;	/* carries a legacy session (its endpoint event) */
 	uint64_t body_bytes;
 	uint64_t req_exch;	/* request side: exchange of the request in progress */
 	struct http1_parser http;
@@ -68,6 +74,7 @@ struct proto_side {
 	struct proto_sse *sse;
 	uint8_t phase;		/* PH_* */
 	struct proto_join *jn;	/* while PH_SCAN or PH_VERIFY */
+	struct tail_rec *tr;	/* a message with a hole of the cap, once one was seen */
 };
 
 struct proto_conn {
@@ -172,10 +179,55 @@ static void proto_copy_value(char *dst, size_t dstsz, const struct http1_value *
 	dst[n] = 0;
 }
 
+/*
+ * 2026-07-28 (mcp-wire.md §8): a request names its tool, prompt or resource
+ * in the Mcp-Name header too. The body's params.name or params.uri wins; the
+ * header is used when the body has none (a client that left it out, or one
+ * that sent an unreadable one), and only when Mcp-Method, if sent, agrees
+ * with the body: a server rejects a mismatch (-32020), so its name is no
+ * name of this call.
+ */
+static void proto_fill_name(struct jsonrpc_msg *m, const struct http1_head *h)
+{
+	struct mcp_str *dst;
+	uint8_t trunc;
+	int n;
+
+	if (!strcmp(m->method.s, "tools/call") || !strcmp(m->method.s, "prompts/get"))
+		dst = &m->name;
+	else if (!strncmp(m->method.s, "resources/", 10))
+		dst = &m->uri;
+	else
+		return;
+	if (dst->len || dst->truncated)
+		return;
+	if (h->mcp_method.present &&
+	    (h->mcp_method.len != m->method.len || memcmp(h->mcp_method.s, m->method.s, m->method.len)))
+		return;
+	n = http1_mcp_text(h->mcp_name.s, h->mcp_name.len, dst->s, sizeof(dst->s), &trunc);
+	if (n < 0)
+		return;
+	/* a cut header value is a cut name: __other__, never a prefix */
+	dst->len = n;
+	dst->truncated = trunc || h->mcp_name.truncated;
+}
+
+/* A result naming its server without a protocol version (a 2026-07-28
+ * result's _meta may omit it): the version the request was sent under. */
+static void proto_fill_version(struct jsonrpc_msg *m, const char *pver)
+{
+	size_t n = strlen(pver); /* < sizeof(proto_exch.pver) */
+
+	memcpy(m->protocol_version.s, pver, n);
+	m->protocol_version.s[n] = 0;
+	m->protocol_version.len = n;
+}
+
 /* Deliver one JSON-RPC message found in a body or event. */
 static void proto_deliver(struct proto_side *sd, const struct jsonrpc_msg *m)
 {
 	struct proto_conn *c = sd->c;
+	struct jsonrpc_msg fill;
 
 	if (m->kind == JSONRPC_INVALID) {
 		/* Valid JSON that is not JSON-RPC is some other JSON API (the
@@ -201,6 +253,17 @@ static void proto_deliver(struct proto_side *sd, const struct jsonrpc_msg *m)
 			}
 		}
 	}
+	/* 2026-07-28 headers complete what the body lacks (rare: a copy) */
+	if (sd->is_resp ? m->kind == JSONRPC_RESULT && sd->ex.pver[0] && m->peer_name.len &&
+				  !m->protocol_version.len :
+			  m->kind == JSONRPC_REQUEST && sd->http.head.mcp_name.present) {
+		fill = *m;
+		if (sd->is_resp)
+			proto_fill_version(&fill, sd->ex.pver);
+		else
+			proto_fill_name(&fill, &sd->http.head);
+		m = &fill;
+	}
 	sd->ctx.ts_ns = c->ts;
 	if (c->sink->message)
 		c->sink->message(c->sink->arg, &sd->ctx, m);
@@ -220,6 +283,42 @@ static void proto_on_msg(void *arg, const struct jsonrpc_msg *m)
 		sse->pending[sse->npending++] = *m;
 	else
 		sse->overflow = 1;
+}
+
+static int proto_tail_on(const struct proto_side *sd)
+{
+	return sd->tr && sd->tr->active;
+}
+
+/* A hole of the capture cap in the message being scanned: it may still come
+ * out of its head and tail (proto/tail.h). 1 when the hole is taken in. */
+static int proto_tail_begin(struct proto_side *sd)
+{
+	if (sd->http.head.coding != HTTP1_CODING_IDENTITY)
+		return 0; /* a compressed stream cannot go on after a hole */
+	if (!sd->tr)
+		sd->tr = calloc(1, sizeof(*sd->tr));
+	return sd->tr && !tail_begin(sd->tr, &sd->js);
+}
+
+/* The message with the hole was abandoned: the gap it is. */
+static void proto_tail_abort(struct proto_side *sd)
+{
+	if (!proto_tail_on(sd))
+		return;
+	tail_reset(sd->tr);
+	proto_error(sd, "gap");
+}
+
+/* Its framing says it ended: the message, or the gap when it is ambiguous. */
+static void proto_tail_finish(struct proto_side *sd)
+{
+	struct jsonrpc_msg m;
+
+	if (tail_end(sd->tr, &m))
+		proto_deliver(sd, &m);
+	else
+		proto_error(sd, "gap");
 }
 
 static void proto_sse_clear(struct proto_side *sd)
@@ -246,6 +345,10 @@ static void proto_sse_data(void *arg, const uint8_t *data, size_t len)
 	}
 	if (sse->too_large)
 		return;
+	if (proto_tail_on(sd)) {
+		tail_feed(sd->tr, data, len);
+		return;
+	}
 	sd->body_bytes += len;
 	if (sd->body_bytes > proto_max_body(sd->c)) {
 		sse->too_large = 1;
@@ -270,11 +373,17 @@ static void proto_sse_dispatch(void *arg, const struct sse_event *ev)
 		/* legacy HTTP+SSE (2024-11-05): data is the URI to POST to, and
 		 * its query carries the session of everything on this stream */
 		sse->head[sse->head_len] = 0;
-		if (proto_query_session(sse->head, sd->ctx.session, sizeof(sd->ctx.session)))
+		if (proto_query_session(sse->head, sd->ctx.session, sizeof(sd->ctx.session))) {
 			sd->ctx.transport = MCP_TRANSPORT_SSE;
+			sd->legacy_stream = 1;
+		}
 	} else if (!ev->type[0] || !strcmp(ev->type, "message")) {
 		if (sse->too_large) {
 			proto_error(sd, "too_large");
+		} else if (proto_tail_on(sd)) {
+			for (int i = 0; i < sse->npending; i++)
+				proto_deliver(sd, &sse->pending[i]);
+			proto_tail_finish(sd);
 		} else {
 			err = jsonrpc_scan_end(&sd->js);
 			for (int i = 0; i < sse->npending; i++)
@@ -287,11 +396,14 @@ static void proto_sse_dispatch(void *arg, const struct sse_event *ev)
 		}
 	}
 	/* other event types are not MCP messages */
+	if (proto_tail_on(sd))
+		tail_reset(sd->tr);
 	proto_sse_clear(sd);
 }
 
 static void proto_sse_discard(void *arg)
 {
+	proto_tail_abort(arg);
 	proto_sse_clear(arg);
 }
 
@@ -303,6 +415,7 @@ static const struct sse_ops proto_sse_ops = {
 
 static void proto_body_start(struct proto_side *sd, uint8_t kind)
 {
+	proto_tail_abort(sd);
 	sd->body = kind;
 	sd->failed = 0;
 	sd->gap_told = 0;
@@ -354,6 +467,8 @@ static int proto_req_head(void *arg, const struct http1_head *h)
 		proto_copy_value(e->session, sizeof(e->session), &h->session_id);
 	else
 		e->legacy = proto_query_session(h->target, e->session, sizeof(e->session));
+	if (h->protocol_version.present)
+		proto_copy_value(e->pver, sizeof(e->pver), &h->protocol_version);
 	proto_fifo_push(c, e);
 	sd->req_exch = e->id;
 
@@ -476,6 +591,10 @@ static void proto_body(void *arg, const uint8_t *data, size_t len)
 	case BODY_JSON:
 		if (sd->failed)
 			return;
+		if (proto_tail_on(sd)) {
+			tail_feed(sd->tr, data, len);
+			return;
+		}
 		sd->body_bytes += len;
 		if (sd->body_bytes > proto_max_body(sd->c)) {
 			proto_too_large(sd);
@@ -498,6 +617,18 @@ static void proto_body_gap(void *arg, uint64_t nbytes)
 
 	if (sd->body == BODY_IGNORE)
 		return;
+	/* A JSON body is one message whatever chunks the hole swallowed; in an
+	 * event stream a chunk boundary in the hole may hide an event
+	 * boundary (the servers write one event per chunk), so that event is
+	 * lost, and the framing found again after it keeps the next ones. */
+	if (sd->cap_gap &&
+	    ((sd->body == BODY_JSON && !sd->failed) ||
+	     (sd->body == BODY_SSE && !sd->sse->too_large && !http1_gap_resynced(&sd->http) &&
+	      sse_in_data(&sd->sse->parser))) &&
+	    proto_tail_begin(sd))
+		return; /* told at the message's end if it cannot be recovered */
+	if (proto_tail_on(sd))
+		tail_reset(sd->tr); /* bytes lost, not left out: no recovery */
 	if (!sd->gap_told) {
 		sd->gap_told = 1;
 		proto_error(sd, "gap");
@@ -508,6 +639,23 @@ static void proto_body_gap(void *arg, uint64_t nbytes)
 		sd->failed = 1;
 }
 
+/*
+ * The GET stream of a legacy session ended. The 2024-11-05 transport has no
+ * DELETE: the session lives as long as this stream (ts-v1's SSEServerTransport
+ * and python's SseServerTransport drop it when the stream closes, and later
+ * POSTs of its sessionId get 404), so its end is the session's end.
+ */
+static void proto_legacy_end(struct proto_side *sd)
+{
+	struct proto_conn *c = sd->c;
+
+	sd->legacy_stream = 0;
+	if (!sd->ctx.session[0] || !c->sink->session_end)
+		return;
+	sd->ctx.ts_ns = c->ts;
+	c->sink->session_end(c->sink->arg, &sd->ctx);
+}
+
 static void proto_done(void *arg, unsigned int flags)
 {
 	struct proto_side *sd = arg;
@@ -515,6 +663,11 @@ static void proto_done(void *arg, unsigned int flags)
 
 	switch (sd->body) {
 	case BODY_JSON:
+		if (proto_tail_on(sd) && !(flags & HTTP1_F_DECODE_ERR)) {
+			proto_tail_finish(sd);
+			break;
+		}
+		proto_tail_abort(sd);
 		if (sd->failed || (flags & (HTTP1_F_GAP | HTTP1_F_DECODE_ERR)))
 			break;
 		err = jsonrpc_scan_end(&sd->js);
@@ -523,6 +676,8 @@ static void proto_done(void *arg, unsigned int flags)
 		break;
 	case BODY_SSE:
 		sse_end(&sd->sse->parser);
+		if (sd->legacy_stream)
+			proto_legacy_end(sd);
 		break;
 	}
 	sd->body = BODY_IGNORE;
@@ -533,6 +688,7 @@ static void proto_http_error(void *arg, const char *reason)
 	struct proto_side *sd = arg;
 
 	proto_error(sd, reason);
+	proto_tail_abort(sd);
 	if (!strcmp(reason, "decompress")) {
 		/* framing goes on, but this body's JSON is lost */
 		sd->failed = 1;
@@ -1374,7 +1530,12 @@ void proto_conn_gap(struct proto_conn *c, enum stream_dir dir, uint64_t nbytes, 
 		return;
 	switch (sd->phase) {
 	case PH_HTTP:
-		http1_gap(&sd->http, nbytes);
+		sd->cap_gap = !!after_cap;
+		if (after_cap)
+			http1_cap_gap(&sd->http, nbytes);
+		else
+			http1_gap(&sd->http, nbytes);
+		sd->cap_gap = 0;
 		return;
 	case PH_VERIFY:
 		sse_end(&sd->sse->parser);
@@ -1407,10 +1568,20 @@ void proto_conn_free(struct proto_conn *c, uint64_t ts_ns)
 		for (int d = 0; d < 2; d++)
 			if (c->side[d].phase == PH_HTTP)
 				http1_close(&c->side[d].http);
+		/* a chunked legacy stream cut by the close ends its session too;
+		 * so does its eviction from stream/'s table: the stream's later
+		 * events would no longer carry the session, nothing could pair */
+		for (int d = 0; d < 2; d++)
+			if (c->side[d].legacy_stream)
+				proto_legacy_end(&c->side[d]);
 		for (int d = 0; d < 2; d++)
 			http1_destroy(&c->side[d].http);
 	}
 	for (int d = 0; d < 2; d++) {
+		proto_tail_abort(&c->side[d]); /* a message cut and never ended */
+		if (c->side[d].tr)
+			tail_free(c->side[d].tr);
+		free(c->side[d].tr);
 		free(c->side[d].sse);
 		free(c->side[d].jn);
 	}

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <zlib.h>
 #include "proto/http1.h"
+#include "proto/tail.h"
 
 enum {
 	P_IDLE,		/* before a start line: stray CRLFs are skipped (§2.2) */
@@ -26,6 +27,7 @@ enum {
 	P_CLOSE,
 	P_RESYNC,
 	P_OPAQUE,
+	P_CHUNK_FIND,	/* after a hole of the cap past its chunk (http1_cap_gap) */
 };
 
 enum { H_LSTART, H_NAME, H_VWS, H_VAL, H_SKIP };
@@ -41,6 +43,8 @@ enum {
 	HDR_SESSION_ID,
 	HDR_PROTOCOL_VERSION,
 	HDR_CONNECTION,
+	HDR_MCP_METHOD,
+	HDR_MCP_NAME,
 };
 
 /* Chunk extensions are skipped, but not forever. */
@@ -54,7 +58,42 @@ static const char *const http1_hdr_names[] = {
 	[HDR_SESSION_ID] = "mcp-session-id",
 	[HDR_PROTOCOL_VERSION] = "mcp-protocol-version",
 	[HDR_CONNECTION] = "connection",
+	[HDR_MCP_METHOD] = "mcp-method",
+	[HDR_MCP_NAME] = "mcp-name",
 };
+
+/*
+ * Kept values are of two sizes (Mcp-Name has more room, http1.h), so the
+ * places that store one do it through these, on either type.
+ */
+#define HTTP1_VAL_BEGIN(v) ((v)->present = 1, (v)->truncated = 0, (v)->len = 0)
+#define HTTP1_VAL_PUT(v, c)                                                                  \
+	do {                                                                                 \
+		if ((v)->len < sizeof((v)->s) - 1)                                           \
+			(v)->s[(v)->len++] = (c);                                            \
+		else                                                                         \
+			(v)->truncated = 1;                                                  \
+	} while (0)
+#define HTTP1_VAL_TRIM(v)                                                                    \
+	do {                                                                                 \
+		while ((v)->len && ((v)->s[(v)->len - 1] == ' ' || (v)->s[(v)->len - 1] == '\t')) \
+			(v)->len--;                                                          \
+		(v)->s[(v)->len] = 0;                                                        \
+	} while (0)
+/* The whole value [b, b + len) at once, trailing whitespace dropped. */
+#define HTTP1_VAL_SET(v, b, n)                                                               \
+	do {                                                                                 \
+		size_t n_ = (n);                                                             \
+		(v)->present = 1;                                                            \
+		(v)->truncated = n_ > sizeof((v)->s) - 1;                                    \
+		if ((v)->truncated)                                                          \
+			n_ = sizeof((v)->s) - 1;                                             \
+		while (n_ && ((b)[n_ - 1] == ' ' || (b)[n_ - 1] == '\t'))                     \
+			n_--;                                                                \
+		memcpy((v)->s, (b), n_);                                                     \
+		(v)->s[n_] = 0;                                                              \
+		(v)->len = n_;                                                               \
+	} while (0)
 
 /* Message starts looked for while resynchronising (RFC 9110 §9 methods). */
 static const char *const http1_req_starts[] = {
@@ -76,6 +115,8 @@ void http1_init(struct http1_parser *p, enum http1_mode mode, const struct http1
 
 void http1_destroy(struct http1_parser *p)
 {
+	free(p->find);
+	p->find = NULL;
 	if (p->z) {
 		inflateEnd(p->z);
 		free(p->z);
@@ -155,11 +196,15 @@ static void http1_head_reset(struct http1_parser *p)
 	h->connection.len = h->transfer_encoding.len = h->content_encoding.len = 0;
 	h->content_type.s[0] = h->session_id.s[0] = h->protocol_version.s[0] = 0;
 	h->connection.s[0] = h->transfer_encoding.s[0] = h->content_encoding.s[0] = 0;
+	h->mcp_method.present = h->mcp_name.present = 0;
+	h->mcp_method.len = h->mcp_name.len = 0;
+	h->mcp_method.s[0] = h->mcp_name.s[0] = 0;
 	p->cl_bad = 0;
 	p->head_bytes = 0;
 	p->line_len = 0;
 	p->line_trunc = 0;
 	p->flags = 0;
+	p->gap_resynced = 0;
 }
 
 /* tchar of RFC 9110 §5.6.2; a table because every header name byte asks */
@@ -206,8 +251,11 @@ static int http1_hdr_lookup(const uint8_t *s, size_t n)
 	int hdr;
 
 	switch (n) {
+	case 8:
+		hdr = HDR_MCP_NAME;
+		break;
 	case 10:
-		hdr = HDR_CONNECTION;
+		hdr = (s[0] | 0x20) == 'm' ? HDR_MCP_METHOD : HDR_CONNECTION;
 		break;
 	case 12:
 		hdr = HDR_CONTENT_TYPE;
@@ -308,8 +356,10 @@ static struct http1_value *http1_hdr_value(struct http1_parser *p, int hdr)
 		return &h->protocol_version;
 	case HDR_CONNECTION:
 		return &h->connection;
+	case HDR_MCP_METHOD:
+		return &h->mcp_method;
 	}
-	return NULL;
+	return NULL; /* Content-Length, and Mcp-Name (HTTP1_VAL_*) */
 }
 
 static int http1_token_eq(const char *s, size_t len, const char *tok)
@@ -558,6 +608,10 @@ static void http1_header_line_end(struct http1_parser *p)
 
 	if (p->hdr == HDR_NONE)
 		return;
+	if (p->hdr == HDR_MCP_NAME) {
+		HTTP1_VAL_TRIM(&p->head.mcp_name);
+		return;
+	}
 	v = http1_hdr_value(p, p->hdr);
 	if (!v) {
 		/* Content-Length is collected in line[] and checked, not kept */
@@ -567,9 +621,7 @@ static void http1_header_line_end(struct http1_parser *p)
 		http1_content_length(p, p->line, p->line_trunc ? 19 : p->line_len);
 		return;
 	}
-	while (v->len && (v->s[v->len - 1] == ' ' || v->s[v->len - 1] == '\t'))
-		v->len--;
-	v->s[v->len] = 0;
+	HTTP1_VAL_TRIM(v);
 }
 
 static void http1_header_name_end(struct http1_parser *p)
@@ -583,11 +635,11 @@ static void http1_header_name_end(struct http1_parser *p)
 	if (p->hdr == HDR_CONTENT_LENGTH) {
 		p->line_len = 0;
 		p->line_trunc = 0;
+	} else if (p->hdr == HDR_MCP_NAME) {
+		HTTP1_VAL_BEGIN(&p->head.mcp_name);
 	} else if (p->hdr != HDR_NONE) {
 		v = http1_hdr_value(p, p->hdr);
-		v->present = 1;
-		v->truncated = 0;
-		v->len = 0;
+		HTTP1_VAL_BEGIN(v);
 	}
 }
 
@@ -643,13 +695,12 @@ static void http1_header_byte(struct http1_parser *p, uint8_t c)
 				p->line[p->line_len++] = c;
 			else
 				p->line_trunc = 1;
+		} else if (p->hdr == HDR_MCP_NAME) {
+			HTTP1_VAL_PUT(&p->head.mcp_name, c);
 		} else {
 			struct http1_value *v = http1_hdr_value(p, p->hdr);
 
-			if (v->len < sizeof(v->s) - 1)
-				v->s[v->len++] = c;
-			else
-				v->truncated = 1;
+			HTTP1_VAL_PUT(v, c);
 		}
 		return;
 	case H_SKIP:
@@ -713,17 +764,11 @@ static size_t http1_header_line(struct http1_parser *p, const uint8_t *s, const 
 		while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
 			len--;
 		http1_content_length(p, (const char *)v, len);
+	} else if (hdr == HDR_MCP_NAME) {
+		HTTP1_VAL_SET(&p->head.mcp_name, v, len);
 	} else if (hdr != HDR_NONE) {
 		val = http1_hdr_value(p, hdr);
-		val->present = 1;
-		val->truncated = len > sizeof(val->s) - 1;
-		if (val->truncated)
-			len = sizeof(val->s) - 1;
-		while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
-			len--;
-		memcpy(val->s, v, len);
-		val->s[len] = 0;
-		val->len = len;
+		HTTP1_VAL_SET(val, v, len);
 	}
 	return n;
 }
@@ -763,6 +808,116 @@ static void http1_chunk_size_end(struct http1_parser *p)
 	} else {
 		p->state = P_CHUNK_DATA;
 	}
+}
+
+static int http1_hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+long http1_find_chunk_line(const uint8_t *buf, size_t len, uint32_t *from, size_t *data_end)
+{
+	size_t undecided = len;
+
+	for (size_t q = *from; q < len; q++) {
+		size_t de, i = q, nd = 0;
+		uint64_t sz = 0;
+
+		if (q == 0 || (q == 1 && buf[0] == '\n'))
+			de = 0; /* the hole ended at the line, or in its CRLF */
+		else if (q >= 2 && buf[q - 1] == '\n' && buf[q - 2] == '\r')
+			de = q - 2;
+		else
+			continue;
+		while (i < len && http1_hexval(buf[i]) >= 0 && nd <= 16) {
+			sz = sz << 4 | http1_hexval(buf[i]);
+			nd++;
+			i++;
+		}
+		if (i == len)
+			goto wait;
+		if (!nd || nd > 16)
+			continue;
+		if (buf[i] == ';' || buf[i] == ' ' || buf[i] == '\t') {
+			while (i < len && buf[i] != '\r' && buf[i] != '\n' && i - q < 4096)
+				i++;
+			if (i == len)
+				goto wait;
+		}
+		if (buf[i] != '\r')
+			continue;
+		if (i + 1 >= len)
+			goto wait;
+		if (buf[i + 1] != '\n')
+			continue;
+		i += 2;
+		if (!sz) {
+			*data_end = de;
+			return q;
+		}
+		if (sz > TAIL_MAX || i + sz + 3 > TAIL_MAX)
+			continue; /* a size no held bytes can confirm */
+		if (i + sz + 3 > len)
+			goto wait;
+		if (buf[i + sz] == '\r' && buf[i + sz + 1] == '\n' && http1_hexval(buf[i + sz + 2]) >= 0) {
+			*data_end = de;
+			return q;
+		}
+		continue;
+wait:
+		/* a later line that checks out is taken meanwhile: the one
+		 * at the start may be hex-looking data cut by the hole */
+		if (undecided == len)
+			undecided = q;
+	}
+	*from = undecided;
+	return -1;
+}
+
+/*
+ * P_CHUNK_FIND: bytes after a hole that swallowed chunk framing are data of
+ * some chunk up to a chunk-size line that http1_find_chunk_line() trusts. They are
+ * held until it decides; then the data goes to the body and the rest is
+ * parsed as usual from that line. Returns the bytes consumed.
+ */
+static size_t http1_chunk_find(struct http1_parser *p, const uint8_t *s, size_t len)
+{
+	size_t n = len, data_end;
+	long q;
+
+	if (n > TAIL_MAX - p->find_len)
+		n = TAIL_MAX - p->find_len;
+	if (!p->find) {
+		p->find = malloc(TAIL_MAX);
+		if (!p->find) {
+			http1_fail(p, "chunked");
+			return len;
+		}
+	}
+	memcpy(p->find + p->find_len, s, n);
+	p->find_len += n;
+	q = http1_find_chunk_line(p->find, p->find_len, &p->find_from, &data_end);
+	if (q == -1) {
+		if (p->find_len == TAIL_MAX)
+			http1_fail(p, "chunked");
+		return n;
+	}
+	if (q < 0) {
+		http1_fail(p, "chunked");
+		return n;
+	}
+	http1_deliver(p, p->find, data_end);
+	p->state = P_CHUNK_SIZE;
+	p->sub = 0;
+	p->remaining = 0;
+	/* the held bytes from the chunk-size line on, parsed as usual (no
+	 * hole can come in between, so find is not written meanwhile) */
+	http1_feed(p, p->find + q, p->find_len - (size_t)q);
+	p->find_len = 0;
+	return n;
 }
 
 void http1_feed(struct http1_parser *p, const void *data, size_t len)
@@ -901,6 +1056,10 @@ void http1_feed(struct http1_parser *p, const void *data, size_t len)
 			http1_deliver(p, s, end - s);
 			s = end;
 			break;
+		case P_CHUNK_FIND:
+			n = http1_chunk_find(p, s, end - s);
+			s += n;
+			break;
 		case P_RESYNC: {
 			const char *m;
 
@@ -954,10 +1113,120 @@ void http1_gap(struct http1_parser *p, uint64_t nbytes)
 		p->state = P_CHUNK_DATA_END;
 }
 
+void http1_cap_gap(struct http1_parser *p, uint64_t nbytes)
+{
+	if (p->state != P_CHUNK_DATA || nbytes <= p->remaining) {
+		http1_gap(p, nbytes);
+		return;
+	}
+	p->stats.gap_bytes_skipped += nbytes;
+	p->flags |= HTTP1_F_GAP;
+	p->gap_resynced = 1;
+	if (p->zmode != Z_NONE)
+		p->zmode = Z_DONE;
+	p->ops->body_gap(p->arg, nbytes);
+	if (p->state != P_CHUNK_DATA)
+		return; /* the consumer gave up on the connection */
+	p->state = P_CHUNK_FIND;
+	p->remaining = 0;
+	p->find_len = 0;
+	p->find_from = 0;
+}
+
+int http1_gap_resynced(const struct http1_parser *p)
+{
+	return p->gap_resynced;
+}
+
 void http1_close(struct http1_parser *p)
 {
 	if (p->state == P_CLOSE) {
 		p->flags |= HTTP1_F_CLOSED;
 		http1_done(p);
 	}
+}
+
+static int http1_b64_val(uint8_t c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' || c == '-')
+		return 62;
+	if (c == '/' || c == '_')
+		return 63;
+	return -1;
+}
+
+int http1_mcp_text(const char *s, size_t len, char *out, size_t outsz, uint8_t *truncated)
+{
+	static const char pre[] = "=?base64?";
+	const size_t plen = sizeof(pre) - 1;
+	size_t n = 0, cut;
+	uint32_t acc = 0;
+	int bits = 0;
+
+	*truncated = 0;
+	if (!outsz)
+		return -1;
+	out[0] = 0;
+	if (len >= plen + 2 && !strncasecmp(s, pre, plen) && s[len - 2] == '?' && s[len - 1] == '=') {
+		const uint8_t *b = (const uint8_t *)s + plen, *e = (const uint8_t *)s + len - 2;
+
+		while (e > b && e[-1] == '=')
+			e--; /* padding */
+		for (; b < e; b++) {
+			int v = http1_b64_val(*b);
+			uint8_t c;
+
+			if (v < 0)
+				return -1;
+			acc = acc << 6 | v;
+			bits += 6;
+			if (bits < 8)
+				continue;
+			bits -= 8;
+			c = acc >> bits;
+			if (c < 0x20 || c == 0x7f)
+				return -1; /* a name has no control characters */
+			if (n < outsz - 1)
+				out[n++] = c;
+			else
+				*truncated = 1;
+		}
+		/* leftover bits of a well-formed word are zero padding (RFC 4648 §3.5) */
+		if (bits >= 6)
+			return -1;
+	} else {
+		for (size_t i = 0; i < len; i++) {
+			uint8_t c = s[i];
+
+			/* field values are visible ASCII (RFC 9110 §5.5); raw
+			 * non-ASCII is what the encoded word exists for */
+			if (c < 0x20 || c >= 0x7f)
+				return -1;
+			if (n < outsz - 1)
+				out[n++] = c;
+			else
+				*truncated = 1;
+		}
+	}
+	if (*truncated) {
+		/* drop a UTF-8 sequence the cut left incomplete */
+		cut = n;
+		while (cut && ((uint8_t)out[cut - 1] & 0xc0) == 0x80 && n - cut < 3)
+			cut--;
+		if (cut && (uint8_t)out[cut - 1] >= 0xc0) {
+			uint8_t lead = out[cut - 1];
+			size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+
+			if (n - (cut - 1) < need)
+				n = cut - 1;
+		}
+	}
+	out[n] = 0;
+	return n ? (int)n : -1;
 }

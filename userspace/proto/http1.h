@@ -50,6 +50,19 @@ struct http1_value {
 	char s[HTTP1_VALUE_MAX];
 };
 
+/* Mcp-Name (2026-07-28, mcp-wire.md §8) carries a tool or prompt name or a
+ * resource URI, non-ASCII ones as a =?base64?…?= encoded word: room for the
+ * encoding of MCP_STR_MAX - 1 bytes (msg.h), so a name the body could hold
+ * whole is never cut in the header either. */
+#define HTTP1_NAME_VALUE_MAX 232
+
+struct http1_long_value {
+	uint8_t present;
+	uint8_t truncated;
+	uint16_t len;
+	char s[HTTP1_NAME_VALUE_MAX];
+};
+
 /* The head of one message, valid during the head callback and until the
  * message completes. */
 struct http1_head {
@@ -68,6 +81,8 @@ struct http1_head {
 	struct http1_value connection;
 	struct http1_value transfer_encoding;
 	struct http1_value content_encoding;
+	struct http1_value mcp_method;	/* Mcp-Method (2026-07-28), raw */
+	struct http1_long_value mcp_name; /* Mcp-Name (2026-07-28), raw */
 };
 
 /* Return values of ops->head. */
@@ -134,6 +149,11 @@ struct http1_parser {
 	struct http1_head head;
 	struct z_stream_s *z;
 	struct http1_stats stats;
+	/* after a hole of the cap that ended past its chunk (http1_cap_gap) */
+	uint8_t gap_resynced;	/* chunk boundaries of this body were in the hole */
+	uint32_t find_len;	/* bytes held while looking for the chunk framing */
+	uint32_t find_from;	/* first candidate position not yet ruled out */
+	uint8_t *find;
 };
 
 /* ops and arg are kept; the parser starts expecting a start line. */
@@ -152,6 +172,32 @@ void http1_feed(struct http1_parser *p, const void *data, size_t len);
  * ops->error("gap") and the parser resynchronises. */
 void http1_gap(struct http1_parser *p, uint64_t nbytes);
 
+/* The same for bytes the capture cap left out of one large write: their
+ * length is exact, so a hole that runs past the end of the current chunk
+ * keeps the message (ops->body_gap) and the chunk framing is found again in
+ * the bytes after it (a chunk-size line whose size leads to the next one;
+ * http1_find_chunk_line() below); until then they are held, at most
+ * TAIL_MAX. http1_gap_resynced() then tells that chunk boundaries, and so
+ * whatever they delimited, were inside the hole. */
+void http1_cap_gap(struct http1_parser *p, uint64_t nbytes);
+int http1_gap_resynced(const struct http1_parser *p);
+
+/*
+ * Chunked framing after a hole that swallowed chunk-size lines: buf begins
+ * inside some chunk's data, its CRLF, or at a chunk-size line. A candidate is a chunk-size line at the start of buf or
+ * after CRLF: 1 to 16 hex digits, an optional extension, CRLF. It is trusted
+ * when it is the last chunk (size 0), or when its size leads exactly to CRLF
+ * and the first hex digit of the next size line: a hex-only line inside JSON
+ * or SSE data is rare, one whose number also lands on the next chunk
+ * boundary is not met by chance. Returns the index of the line (*data_end:
+ * where the data before it ends), or -1 while none is trusted. The earliest
+ * line that checks out is taken even when one before it is still undecided
+ * (hex-looking data right after the hole); sizes past TAIL_MAX, which no held
+ * bytes can confirm, are never trusted.
+ * *from is where the next call resumes (0 at the first).
+ */
+long http1_find_chunk_line(const uint8_t *buf, size_t len, uint32_t *from, size_t *data_end);
+
 /* The connection closed: completes a body delimited by close. */
 void http1_close(struct http1_parser *p);
 
@@ -165,5 +211,17 @@ void http1_join_body(struct http1_parser *p, int chunked);
 
 /* Stop parsing: the connection no longer speaks HTTP (after 101). */
 void http1_set_opaque(struct http1_parser *p);
+
+/*
+ * The text of an Mcp-Method or Mcp-Name value (2026-07-28 streamable-http):
+ * printable ASCII as is, or one encoded word "=?base64?B64?=" (the prefix's
+ * letters in any case, standard or URL-safe alphabet, padding optional)
+ * decoded. At most outsz - 1 bytes and a NUL go to out, never a partial
+ * UTF-8 sequence; *truncated tells whether more would have followed.
+ * Returns the length written, or -1 for a value that names nothing (empty,
+ * bad base64, control bytes or NUL in the result): the body's name is then
+ * all there is.
+ */
+int http1_mcp_text(const char *s, size_t len, char *out, size_t outsz, uint8_t *truncated);
 
 #endif /* MCPWIRE_PROTO_HTTP1_H */

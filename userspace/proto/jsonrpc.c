@@ -36,6 +36,7 @@ enum {
 	CX_SERVERINFO,
 	CX_ERROR,
 	CX_BATCH,
+	CX_RESULT_META,
 };
 
 /* What the value being parsed is. */
@@ -57,6 +58,7 @@ enum {
 	F_PEER_VERSION,
 	F_ISERROR,
 	F_CODE,
+	F_RESULT_META,
 };
 
 enum { T_OBJ, T_ARR, T_STR, T_NUM, T_TRUE, T_FALSE, T_NULL };
@@ -86,7 +88,13 @@ static const struct key_map jsonrpc_keys_info[] = {
 };
 static const struct key_map jsonrpc_keys_result[] = {
 	KEY("isError", F_ISERROR), KEY("task", F_TASK), KEY("protocolVersion", F_PV),
-	KEY("serverInfo", F_SERVERINFO), { NULL, 0, 0 },
+	KEY("serverInfo", F_SERVERINFO), KEY("_meta", F_RESULT_META), { NULL, 0, 0 },
+};
+/* 2026-07-28 (mcp-wire.md §8): no initialize, so every result names its
+ * server in result._meta; same fields as the initialize result's. */
+static const struct key_map jsonrpc_keys_result_meta[] = {
+	KEY("io.modelcontextprotocol/serverInfo", F_SERVERINFO),
+	KEY("io.modelcontextprotocol/protocolVersion", F_PV), { NULL, 0, 0 },
 };
 static const struct key_map jsonrpc_keys_error[] = {
 	KEY("code", F_CODE), { NULL, 0, 0 },
@@ -296,6 +304,8 @@ static uint8_t jsonrpc_field_begin(struct jsonrpc_scan *sc, uint8_t t)
 		return t == T_OBJ ? CX_CLIENTINFO : CX_SKIP;
 	case F_SERVERINFO:
 		return t == T_OBJ ? CX_SERVERINFO : CX_SKIP;
+	case F_RESULT_META:
+		return t == T_OBJ ? CX_RESULT_META : CX_SKIP;
 	case F_TASK:
 		sc->msg.has_task = 1;
 		return CX_SKIP;
@@ -507,6 +517,9 @@ static void jsonrpc_resolve_key(struct jsonrpc_scan *sc)
 		break;
 	case CX_ERROR:
 		m = jsonrpc_keys_error;
+		break;
+	case CX_RESULT_META:
+		m = jsonrpc_keys_result_meta;
 		break;
 	default:
 		return;
@@ -885,5 +898,45 @@ int jsonrpc_scan_end(struct jsonrpc_scan *sc)
 		return JSONRPC_E_UNTERMINATED;
 	if (!sc->values)
 		return JSONRPC_E_EMPTY;
+	return 0;
+}
+
+int jsonrpc_scan_cut(const struct jsonrpc_scan *sc, struct jsonrpc_cut *cut)
+{
+	uint8_t d = sc->depth;
+
+	if (sc->err || sc->msg_depth != 1 || sc->bad || d < 2)
+		return -1;
+	switch (sc->ctx[2]) {
+	case CX_PARAMS:
+		cut->member = 'p';
+		break;
+	case CX_RESULT:
+		cut->member = 'r';
+		break;
+	case CX_ERROR:
+		cut->member = 'e';
+		break;
+	default:
+		return -1;
+	}
+	if (d == 2) {
+		/* a string value no key of ours names (error.message) */
+		if ((sc->state != ST_STR && sc->state != ST_ESC && sc->state != ST_U) ||
+		    sc->str_is_key || sc->str_kind != SK_SKIP)
+			return -1;
+		cut->inner = '"';
+	} else {
+		/* inside clientInfo, serverInfo or _meta a field may be cut */
+		for (uint8_t i = 3; i <= d; i++)
+			if (sc->ctx[i] != CX_SKIP)
+				return -1;
+		cut->inner = (sc->arr_bits >> 2) & 1 ? '[' : '{';
+	}
+	cut->has_id = sc->has_id;
+	cut->has_method = sc->has_method;
+	cut->has_result = sc->has_result;
+	cut->has_error = sc->has_error;
+	cut->msg = sc->msg;
 	return 0;
 }

@@ -22,7 +22,9 @@
 
 /* Containers nested deeper than this are an error (JSONRPC_E_DEPTH). */
 #define JSONRPC_MAX_DEPTH 64
-#define JSONRPC_KEY_MAX 24
+/* Longest key matched, NUL included: "io.modelcontextprotocol/protocolVersion"
+ * of a 2026-07-28 result's _meta (longer keys are never stored whole). */
+#define JSONRPC_KEY_MAX 40
 
 enum jsonrpc_err {
 	JSONRPC_OK = 0,
@@ -98,5 +100,23 @@ const char *jsonrpc_strerror(int err);
 
 /* Static lower-case name of an enum jsonrpc_kind ("request", …). */
 const char *jsonrpc_kind_name(int kind);
+
+/*
+ * Where a scan stands when the next bytes of its message are missing (a hole
+ * left by the capture cap; proto/tail.c recovers the message from its tail).
+ * Filled only when the hole is inside one value of the top-level object's
+ * params, result or error member: a container at message depth 3 or deeper,
+ * or a string at depth 2 that is no field mcpwire reads.
+ */
+struct jsonrpc_cut {
+	uint8_t member;	/* 'p' params, 'r' result, 'e' error */
+	uint8_t inner;	/* '[', '{' or '"': the value of that member holding the hole */
+	uint8_t has_id, has_method, has_result, has_error;
+	struct jsonrpc_msg msg; /* fields seen so far; kind not set */
+};
+
+/* 0 and *cut filled, or -1 when the scan stands anywhere else (between
+ * messages, in a batch, in a field it reads, after an error). */
+int jsonrpc_scan_cut(const struct jsonrpc_scan *sc, struct jsonrpc_cut *cut);
 
 #endif /* MCPWIRE_PROTO_JSONRPC_H */

@@ -54,14 +54,23 @@ struct jsonrpc_msg {
 	uint8_t kind;		  /* enum jsonrpc_kind */
 	struct jsonrpc_id id;
 	struct mcp_str method;	  /* requests and notifications */
-	struct mcp_str name;	  /* params.name: tools/call, prompts/get */
+	struct mcp_str name;	  /* params.name: tools/call, prompts/get (or Mcp-Name, conn.c) */
 	struct mcp_str uri;	  /* params.uri: resources/read, subscribe, … */
 	struct jsonrpc_id cancel_id; /* params.requestId of notifications/cancelled */
 	uint8_t is_error;	  /* result.isError === true (tool execution error) */
 	uint8_t has_task;	  /* params.task or result.task present (2025-11-25 tasks) */
+	/* Read from the head and tail around a hole of the capture cap
+	 * (proto/tail.h): every field above is as sure as in a whole message,
+	 * and mcp/ counts it as one; only its middle was not seen. */
+	uint8_t recovered;
 	uint8_t has_error_code;
 	int64_t error_code;	  /* error.code */
-	/* initialize (lifecycle.mdx): params.* on the request, result.* on the answer */
+	/* initialize (lifecycle.mdx): params.* on the request, result.* on the
+	 * answer. A 2026-07-28 result (stateless, no initialize) carries the
+	 * same in result._meta["io.modelcontextprotocol/serverInfo"] and
+	 * ["…/protocolVersion"]; proto/conn fills protocol_version of a result
+	 * naming its server from the request's MCP-Protocol-Version header when
+	 * the body has none. */
 	struct mcp_str protocol_version; /* params.protocolVersion / result.protocolVersion */
 	struct mcp_str peer_name;	 /* params.clientInfo.name / result.serverInfo.name */
 	struct mcp_str peer_version;	 /* params.clientInfo.version / result.serverInfo.version */
@@ -126,7 +135,9 @@ struct proto_sink {
 	 * JSONRPC_ERROR per request id of that exchange with ctx->http_status
 	 * set, instead of the body's id-null error object. */
 	void (*message)(void *arg, const struct mcp_wire_ctx *ctx, const struct jsonrpc_msg *msg);
-	/* A DELETE of ctx->session was answered 2xx: the session ended. */
+	/* A DELETE of ctx->session was answered 2xx, or the GET stream of a
+	 * legacy HTTP+SSE session ended (that transport has no DELETE): the
+	 * session ended. */
 	void (*session_end)(void *arg, const struct mcp_wire_ctx *ctx);
 	/* Input that could not be understood. reason is a static string from a
 	 * small fixed set (the mcpwire_parse_errors_total reason label):

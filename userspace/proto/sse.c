@@ -263,6 +263,11 @@ void sse_gap(struct sse_parser *p)
 	p->state = L_SKIPLINE;
 }
 
+int sse_in_data(const struct sse_parser *p)
+{
+	return p->state == L_VALUE && p->field == FD_DATA && !p->skip_event;
+}
+
 void sse_end(struct sse_parser *p)
 {
 	sse_discard(p);

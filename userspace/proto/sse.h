@@ -83,6 +83,11 @@ void sse_feed(struct sse_parser *p, const void *data, size_t len);
  * parser waits for the next blank line before dispatching again. */
 void sse_gap(struct sse_parser *p);
 
+/* 1 when the parser is inside the value of a data field of an event it
+ * keeps: a hole of the capture cap there (proto/tail.h) leaves the line and
+ * its event going on, and the caller may skip it without sse_gap(). */
+int sse_in_data(const struct sse_parser *p);
+
 /* End of stream: an unfinished event is discarded, never dispatched (WHATWG). */
 void sse_end(struct sse_parser *p);
 

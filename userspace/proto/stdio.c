@@ -11,6 +11,7 @@
 
 #include "proto/jsonrpc.h"
 #include "proto/stdio.h"
+#include "proto/tail.h"
 
 #define STDIO_DEFAULT_MAX_BODY (16u << 20)
 /* /proc/<pid>/cmdline bytes looked at: enough for an interpreter, a few
@@ -34,6 +35,7 @@ struct stdio_conn {
 	uint64_t line_bytes;
 	uint64_t ts;
 	struct jsonrpc_scan js;
+	struct tail_rec tr;  /* a line with a hole of the capture cap */
 };
 
 static void stdio_error(struct stdio_conn *c, const char *reason)
@@ -82,9 +84,16 @@ static void stdio_line_reset(struct stdio_conn *c)
 /* The '\n' ending a line arrived. */
 static void stdio_line_end(struct stdio_conn *c)
 {
+	struct jsonrpc_msg m;
 	int err;
 
-	if (!c->skip && !c->failed) {
+	if (c->tr.active) {
+		/* the line is the message's framing: head + tail, or lost */
+		if (tail_end(&c->tr, &m))
+			stdio_on_msg(c, &m);
+		else if (c->mcp_seen)
+			stdio_error(c, "too_large");
+	} else if (!c->skip && !c->failed) {
 		err = jsonrpc_scan_end(&c->js);
 		if (err && err != JSONRPC_E_EMPTY)
 			stdio_bad_line(c, "json");
@@ -97,6 +106,10 @@ static void stdio_line_bytes(struct stdio_conn *c, const uint8_t *p, size_t n)
 {
 	if (c->skip || c->failed || !n)
 		return;
+	if (c->tr.active) {
+		tail_feed(&c->tr, p, n);
+		return;
+	}
 	c->line_bytes += n;
 	if (c->line_bytes > c->max_line) {
 		stdio_error(c, "too_large");
@@ -134,6 +147,10 @@ void stdio_conn_gap(struct stdio_conn *c, enum stream_dir dir, uint64_t nbytes, 
 	c->ts = ts_ns;
 	if ((int)dir != c->dir || c->ignore || !nbytes)
 		return;
+	/* left out of one large write: the line's end still comes */
+	if (after_cap && !c->skip && !c->failed && !tail_begin(&c->tr, &c->js))
+		return;
+	tail_reset(&c->tr);
 	/* A message is one line and has no length to skip by: the line in
 	 * progress is lost whatever the gap's size, and the next '\n' is the
 	 * next place a message can start. */
@@ -407,5 +424,6 @@ void stdio_conn_free(struct stdio_conn *c, uint64_t ts_ns)
 		c->ctx.ts_ns = ts_ns;
 		c->sink->session_end(c->sink->arg, &c->ctx);
 	}
+	tail_free(&c->tr);
 	free(c);
 }

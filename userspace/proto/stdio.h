@@ -60,8 +60,9 @@ struct stdio_conn *stdio_conn_new(const struct stdio_conn_params *p, const struc
 void stdio_conn_data(struct stdio_conn *c, enum stream_dir dir, const uint8_t *data, size_t len,
 		     uint64_t ts_ns);
 
-/* nbytes of this direction are missing (after_cap: left out by the capture
- * cap): the line in progress is lost. */
+/* nbytes of this direction are missing: the line in progress is lost, unless
+ * after_cap (left out by the capture cap) and its message comes out of the
+ * head and the tail once its '\n' arrives (proto/tail.h). */
 void stdio_conn_gap(struct stdio_conn *c, enum stream_dir dir, uint64_t nbytes, int after_cap,
 		    uint64_t ts_ns);
 
