@@ -390,10 +390,6 @@ int main(int argc, char **argv)
 			fprintf(stderr, "mcpwire: %s\n", err);
 			return 1;
 		}
-		if (o.log_payloads)
-			fprintf(stderr, "mcpwire: --log-payloads: this build does not capture "
-					"payloads yet; call records carry no arguments or "
-					"results\n");
 	}
 
 	m = metrics_new(&mcfg);
@@ -407,6 +403,7 @@ int main(int argc, char **argv)
 	mcp = m ? mcp_new(&pcfg, m) : NULL;
 	scfg.max_conns = (uint32_t)o.max_conns;
 	scfg.max_body = (uint32_t)o.max_body;
+	scfg.payloads = o.log_payloads;
 	if (mcp && calls) {
 		struct mcp_call_sink cs = calllog_sink(calls);
 

@@ -9,8 +9,10 @@
 # "client". The client's record is the ground truth: the log must hold exactly
 # one line per request it sent, with the same method, tool, status and error
 # code (calllog-check.mjs). Then the log is rotated the logrotate way (rename,
-# SIGHUP): a second client run must land in the new file only. Prints TAP,
-# ends with "N passed, N failed", exits non-zero on any failure.
+# SIGHUP): a second client run must land in the new file only. Those lines
+# carry no payload key; a last run with --log-payloads must log the echo
+# calls' arguments and results, redacted. Prints TAP, ends with
+# "N passed, N failed", exits non-zero on any failure.
 #
 # mcpwire sees every MCP message on the host, and other test runs start their
 # own: run it under the shared lock, e.g.
@@ -67,7 +69,7 @@ finish() {
 	local f
 	echo "1..$T_N"
 	if [ "$T_FAIL" -gt 0 ] && [ -n "$WORK" ]; then
-		for f in mcpwire.log server.log client.err client2.err; do
+		for f in mcpwire.log mcpwire3.log server.log client.err client2.err client3.err; do
 			[ -s "$WORK/$f" ] || continue
 			echo "----- $f (last 100 lines) -----" >&2
 			tail -n 100 "$WORK/$f" >&2
@@ -205,5 +207,84 @@ if [ "$lines_after" = "$lines_before" ]; then
 else
 	tap_not_ok "the rotated file is left alone after SIGHUP" "$lines_before lines before, $lines_after after"
 fi
+
+# 6. payloads: none without --log-payloads; with it, the echo calls' arguments
+# and results, redacted (check_payloads prints TAP lines)
+check_payloads() { # LOG WANT(0|1)
+	node - "$1" "$2" <<'JS'
+const fs = require('fs');
+const [log, want] = [process.argv[2], process.argv[3] === '1'];
+const lines = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const pk = /^(arguments|result|error)(_omitted)?$/;
+const secret = /(^session$|password$|passwd$|secret$|token$|apikey$|privatekey$|secretkey$|accesskey$|credentials?$|cookie$|authorization$)/;
+const ok = (c, n, d) => console.log(`${c ? 'ok' : 'not ok'} - calllog: ${n}${c ? '' : '\n# ' + d}`);
+if (!want) {
+	const bad = lines.filter((o) => Object.keys(o).some((k) => pk.test(k)));
+	ok(lines.length && !bad.length, `without --log-payloads no payload key in ${lines.length} lines`,
+	   JSON.stringify(bad[0]));
+	process.exit(0);
+}
+const echo = lines.filter((o) => o.tool === 'echo' && o.status === 'ok');
+const good = echo.filter((o) => /^hello \d+$/.test(o.arguments?.message ?? '') &&
+	o.result?.content?.[0]?.text === `Echo: ${o.arguments.message}`);
+ok(echo.length >= 5 && good.length === echo.length,
+   `--log-payloads: ${good.length}/${echo.length} echo calls carry arguments and result`, JSON.stringify(echo[0]));
+/* secrets under well-known keys never reach the file, at any depth, also
+ * inside JSON strings (get-env returns the server's environment as one) */
+const leaks = [];
+const walk = (v, path) => {
+	if (typeof v === 'string' && /^\s*[[{]/.test(v)) {
+		try { walk(JSON.parse(v), path + '<json>'); } catch { /* prose */ }
+	} else if (v && typeof v === 'object') {
+		for (const [k, x] of Object.entries(v)) {
+			if (secret.test(k.toLowerCase().replace(/[-_. ]/g, '')) && x !== '[REDACTED]')
+				leaks.push(`${path}.${k}`);
+			walk(x, `${path}.${k}`);
+		}
+	}
+};
+for (const o of lines)
+	for (const k of ['arguments', 'result', 'error'])
+		if (k in o) walk(o[k], `${o.method}#${o.id}.${k}`);
+const env = lines.find((o) => o.tool === 'get-env');
+ok(!leaks.length && env && ('result' in env || env.result_omitted === 'truncated'),
+   `--log-payloads: values under secret keys redacted (get-env: ${env && ('result' in env ? 'logged' : 'omitted, over 4 KiB')})`,
+   leaks.slice(0, 5).join(' ') || JSON.stringify(env));
+JS
+}
+# payloads_tap LOG WANT NAME: check_payloads, a crash of it failing the test
+payloads_tap() {
+	check_payloads "$1" "$2" >"$WORK/$3.out" 2>&1
+	local rc=$?
+	tap_feed "$WORK/$3.out"
+	if [ "$rc" != 0 ] || ! grep -q '^\(not \)\?ok - ' "$WORK/$3.out"; then
+		tap_not_ok "payload check ran ($3)" "exit status $rc:" "$(tail -n 20 "$WORK/$3.out")"
+	fi
+}
+payloads_tap "$LOG.1" 0 payloads0
+
+LOG3=$WORK/calls-payloads.jsonl
+"$MCPWIRE" --listen "127.0.0.1:$MCPWIRE_PORT" --log-calls "$LOG3" --log-payloads \
+	>"$WORK/mcpwire3.log" 2>&1 </dev/null &
+MCPWIRE_PID=$!
+for ((i = 0; i < 600; i++)); do
+	{ { grep -q capturing "$WORK/mcpwire3.log" && http_ok "$MCPWIRE_URL/healthz"; } || ! alive "$MCPWIRE_PID"; } && break
+	sleep 0.05
+done
+if alive "$MCPWIRE_PID" && grep -q capturing "$WORK/mcpwire3.log"; then
+	tap_ok "mcpwire --log-calls --log-payloads is capturing (pid $MCPWIRE_PID)"
+else
+	bail "mcpwire --log-payloads is capturing within 30 s" "$(tail -n 30 "$WORK/mcpwire3.log")"
+fi
+if run_client "$WORK/record3.json" "$WORK/client3.err" basic 1 && [ -s "$WORK/record3.json" ]; then
+	tap_ok "client.mjs (basic mix, 1 session) ran with --log-payloads"
+else
+	bail "client.mjs ran cleanly with --log-payloads" "$(cat "$WORK/client3.err")"
+fi
+kill -TERM "$MCPWIRE_PID"
+for ((i = 0; i < 50; i++)); do alive "$MCPWIRE_PID" || break; sleep 0.1; done
+wait "$MCPWIRE_PID" 2>/dev/null
+MCPWIRE_PID=""
+payloads_tap "$LOG3" 1 payloads1
 
 finish

@@ -84,6 +84,17 @@
 // "server_answer_error_codes" and "server_answer_ms" (per method, the ms from
 // arrival to the answer being sent). "nested" maps each trigger tool to the
 // method it makes the server send inside the call.
+//
+// --tasks (mcp-wire.md §2 "Tasks", 2025-11-25; not with --mix memory or
+// filesystem): each iteration also runs server-everything's task tool
+// (TASK_TOOL, 4 s of work) as a task: a tools/call with params.task, answered
+// at once with result.task; while the rest of the mix runs, tasks/get, and a
+// second task created and cancelled with tasks/cancel; after the mix,
+// tasks/list, then tasks/result (blocks until the first task completed),
+// tasks/get again, and three requests the server refuses: tasks/cancel of
+// the completed task, tasks/get and tasks/result of an unknown taskId. The
+// record's "task_ms" lists, per tasks/* method, the ms each request took as
+// the client saw it.
 
 import { writeFileSync, renameSync, existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -91,7 +102,13 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+	CallToolResultSchema,
+	CreateMessageRequestSchema,
+	CreateTaskResultSchema,
+	ElicitRequestSchema,
+	ListRootsRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 
 const { values: opt, positionals } = parseArgs({
 	allowPositionals: true,
@@ -114,6 +131,7 @@ const { values: opt, positionals } = parseArgs({
 		transport: { type: 'string', default: 'streamable' },
 		'server-requests': { type: 'boolean', default: false },
 		'answer-delay-ms': { type: 'string', default: '250' },
+		tasks: { type: 'boolean', default: false },
 	},
 });
 
@@ -136,6 +154,8 @@ if (!['streamable', 'sse'].includes(opt.transport)) die(`bad --transport ${opt.t
 const SSE = !STDIO && opt.transport === 'sse';
 if (SSE && opt['pause-file'] !== undefined) die('--pause-file is for --transport streamable only');
 const SERVER_REQUESTS = opt['server-requests'];
+const TASKS = opt.tasks;
+if (TASKS && (opt.mix === 'memory' || opt.mix === 'filesystem')) die('--tasks needs server-everything (--mix basic, full or json)');
 const ANSWER_DELAY_MS = Number(opt['answer-delay-ms']);
 if (!(ANSWER_DELAY_MS >= 0 && ANSWER_DELAY_MS <= 5000)) die('--answer-delay-ms must be 0..5000');
 const STDIO_ENV = {};
@@ -183,6 +203,10 @@ const NESTED_MIX = [
 	['trigger-elicitation-request', 2, 'elicitation/create'],
 ];
 
+// --tasks: server-everything 2026.8.31's tool with execution.taskSupport
+// "required" (tools/simulate-research-query.js: 4 stages of 1 s).
+const TASK_TOOL = 'simulate-research-query';
+
 const started = Date.now();
 const deadline = started + MAX_SECONDS * 1000;
 // The watchdog: whatever hangs, the process ends (and still writes its record).
@@ -227,6 +251,7 @@ const record = {
 	server_answer_error_codes: {},
 	server_answer_ms: {},
 	nested: SERVER_REQUESTS ? Object.fromEntries(NESTED_MIX.map(([t, , m]) => [t, m])) : {},
+	task_ms: {},
 	http: { delete: 0 },
 	unanswered: 0,
 	errors: [],
@@ -496,6 +521,45 @@ async function nestedMix(client, ro, names) {
 	}
 }
 
+// --tasks, before the mix: the task the end of the iteration collects, and a
+// second one cancelled while it works. Returns the first one's taskId.
+async function tasksStart(client, ro, n) {
+	const create = async () => {
+		const r = await client.request({ method: 'tools/call', params: { name: TASK_TOOL, arguments: { topic: `selftest ${n}` } } },
+			CreateTaskResultSchema, { ...ro, task: { ttl: 60000 } });
+		if (!r.task?.taskId) throw new Error(`${TASK_TOOL}: no result.task`);
+		return r.task.taskId;
+	};
+	const id = await create();
+	await timed('tasks/get', () => client.experimental.tasks.getTask(id, ro));
+	const other = await create();
+	await timed('tasks/cancel', () => client.experimental.tasks.cancelTask(other, ro));
+	return id;
+}
+
+// --tasks, after the mix: the first task's outcome, and three refusals.
+async function tasksEnd(client, ro, id) {
+	await timed('tasks/list', () => client.experimental.tasks.listTasks(undefined, ro));
+	const r = await timed('tasks/result', () => client.experimental.tasks.getTaskResult(id, CallToolResultSchema, ro));
+	if (r.isError) record.errors.push(`${TASK_TOOL}: tasks/result isError`);
+	const t = await timed('tasks/get', () => client.experimental.tasks.getTask(id, ro));
+	if (t.status !== 'completed') record.errors.push(`${TASK_TOOL}: status ${t.status} after tasks/result`);
+	// a task in a terminal state cannot be cancelled; an unknown taskId
+	await expectFail(timed('tasks/cancel', () => client.experimental.tasks.cancelTask(id, ro)));
+	await expectFail(timed('tasks/get', () => client.experimental.tasks.getTask('no-such-task', ro)));
+	await expectFail(timed('tasks/result', () => client.experimental.tasks.getTaskResult('no-such-task', CallToolResultSchema, ro)));
+}
+
+// Runs fn, adding the ms it took to record.task_ms[method], failed or not.
+async function timed(method, fn) {
+	const t0 = Date.now();
+	try {
+		return await fn();
+	} finally {
+		(record.task_ms[method] ??= []).push(Date.now() - t0);
+	}
+}
+
 async function iteration(n) {
 	const transport = STDIO ?
 		new StdioClientTransport({ command: positionals[0], args: positionals.slice(1), env: STDIO_ENV, stderr: 'inherit' }) :
@@ -546,6 +610,8 @@ async function iteration(n) {
 		// after initialization (server/index.js) finds the roots known and
 		// the tool's own request is the one nested in its call.
 		if (SERVER_REQUESTS) await nestedMix(client, ro, names);
+		// the task works (4 s) while the mix runs
+		const taskId = TASKS ? await tasksStart(client, ro, n) : null;
 
 		let calls = 0;
 		for (const [name, count, args] of TOOL_MIX)
@@ -602,6 +668,7 @@ async function iteration(n) {
 				clearTimeout(t);
 			}
 		}
+		if (TASKS) await tasksEnd(client, ro, taskId);
 		if (opt.logging && PAUSE_FILE !== undefined) {
 			const logs = () => record.phases.after.notifications.received['notifications/message'] ?? 0;
 			for (const t0 = Date.now(); !logs() && Date.now() - t0 < 6000 && !stopping; ) await sleep(50);

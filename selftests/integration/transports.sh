@@ -23,7 +23,14 @@
 #   streamable: client.mjs --mix full --server-requests, 2 sessions: the
 #               server's sampling/createMessage and elicitation/create ride
 #               the SSE answer of the POSTed tools/call, the client answers
-#               each with a POST of its own (202).
+#               each with a POST of its own (202). With --tasks (mcp-wire.md
+#               §2 "Tasks"): per session a task-augmented tools/call of
+#               simulate-research-query (4 s of work), tasks/get, a second
+#               task cancelled with tasks/cancel, tasks/list, the blocking
+#               tasks/result, and three refused tasks/* requests. Besides
+#               check.mjs's equality, the task's tools/call must be timed to
+#               the task's creation (< 0.5 s, docs/metrics.md "Tasks") and
+#               tasks/result to the client's own wait.
 #
 # In both, the client declares sampling, elicitation and roots and answers
 # each request after 250 ms, so the checks can tell that mcpwire counted the
@@ -199,6 +206,39 @@ print_record() {
 		console.log("# record: notifications " + JSON.stringify(r.notifications) + (r.late_progress ? ` (${r.late_progress} progress after its result)` : ""))' "$1"
 }
 
+# check_tasks RECORD METRICS: the --tasks flow ran as planned (2 sessions),
+# and mcpwire timed the task's tools/call to its creation and tasks/result to
+# the client's wait (check.mjs has compared the counts with the record).
+check_tasks() {
+	local want got tool='simulate-research-query' sum cnt rs
+	want='{"tasks/get":{"ok":4,"error":2,"cancelled":0},"tasks/cancel":{"ok":2,"error":2,"cancelled":0},"tasks/list":{"ok":2,"error":0,"cancelled":0},"tasks/result":{"ok":2,"error":2,"cancelled":0},"tool":{"ok":4,"error":0,"cancelled":0}}'
+	got=$(node -e 'const r = require(process.argv[1]), q = r.requests, o = {};
+		for (const m of ["tasks/get", "tasks/cancel", "tasks/list", "tasks/result"]) o[m] = q[m];
+		o.tool = r.tools[process.argv[2]];
+		console.log(JSON.stringify(o))' "$1" "$tool")
+	if [ "$got" = "$want" ]; then
+		ok "streamable: the client's record holds the task flow $got"
+	else
+		not_ok "streamable: the client's record holds the task flow" "want $want" "got  $got"
+	fi
+	sum=$(metric_sum "$2" mcp_tool_call_duration_seconds_sum "tool_name=\"$tool\"")
+	cnt=$(metric_sum "$2" mcp_tool_call_duration_seconds_count "tool_name=\"$tool\"")
+	if [ "$cnt" = 4 ] && awk -v s="$sum" 'BEGIN { exit !(s / 4 < 0.5) }'; then
+		ok "streamable: $tool timed to the task's creation: 4 calls, ${sum} s in all"
+	else
+		not_ok "streamable: $tool timed to the task's creation (4 calls, < 0.5 s each)" "count $cnt, sum $sum"
+	fi
+	# mcpwire times at the server's syscalls, inside the client's own wait
+	rs=$(node -e 'const r = require(process.argv[1]);
+		console.log((r.task_ms["tasks/result"] ?? []).reduce((a, b) => a + b, 0) / 1000)' "$1")
+	sum=$(metric_sum "$2" mcp_request_duration_seconds_sum 'method="tasks/result"')
+	if awk -v s="$sum" -v c="$rs" 'BEGIN { exit !(c > 1 && s <= c + 0.01 && s >= c - 0.2) }'; then
+		ok "streamable: tasks/result timed to the task's end: ${sum} s, the client waited ${rs} s"
+	else
+		not_ok "streamable: tasks/result timed within 0.2 s under the client's wait (> 1 s)" "mcpwire $sum s, client $rs s"
+	fi
+}
+
 # ---------------------------------------------------------- part 1: legacy SSE
 
 start_mcpwire "$WORK/mcpwire-sse.log" sse
@@ -250,17 +290,18 @@ stop_mcpwire sse
 time_left || bail "streamable: time left" "transports.sh ran out of its 60 s budget"
 start_mcpwire "$WORK/mcpwire-http.log" streamable
 netns_exec client timeout 40 node "$INTEG_DIR/client.mjs" --url "http://$SERVER_IP:$HTTP_PORT/mcp" \
-	--record "$WORK/record-http.json" --mix full --server-requests --repeat 2 --max-seconds 30 --quiet \
+	--record "$WORK/record-http.json" --mix full --server-requests --tasks --repeat 2 --max-seconds 30 --quiet \
 	>"$WORK/client-http.out" 2>"$WORK/client-http.err" </dev/null
 rc=$?
 if [ "$rc" = 0 ] && [ -s "$WORK/record-http.json" ]; then
-	ok "streamable: client.mjs (full mix, server requests answered, 2 sessions) ran against http://$SERVER_IP:$HTTP_PORT/mcp"
+	ok "streamable: client.mjs (full mix, server requests answered, tasks, 2 sessions) ran against http://$SERVER_IP:$HTTP_PORT/mcp"
 	print_record "$WORK/record-http.json"
 else
 	bail "streamable: client.mjs ran cleanly" "exit status $rc" "$(cat "$WORK/client-http.err")" "$(cat "$WORK/record-http.json" 2>/dev/null)"
 fi
 sleep 1.5
 run_check streamable "$WORK/record-http.json" streamable_http
+check_tasks "$WORK/record-http.json" "$WORK/metrics.streamable"
 stop_mcpwire streamable
 
 finish

@@ -21,6 +21,7 @@
 #include "calllog/redact.h"
 #include "mcp/mcp.h"
 #include "metrics/metrics.h"
+#include "proto/jsonrpc.h"
 #include "proto/msg.h"
 
 #define MS 1000000ull
@@ -749,6 +750,100 @@ static void test_payload_larger_than_buffer(void **state)
 
 /* --- redaction --- */
 
+/* From wire text to the line: proto/'s scanner captures, mcp/ keeps the
+ * arguments until the answer (and held messages' texts through the dedup
+ * window), calllog redacts. */
+struct wire {
+	struct fixture *f;
+	struct mcp_wire_ctx c;
+};
+
+static void wire_msg(void *arg, const struct jsonrpc_msg *m)
+{
+	struct wire *w = arg;
+
+	send_msg(w->f, &w->c, m);
+}
+
+static void wire_send(struct jsonrpc_scan *sc, struct wire *w, const char *json)
+{
+	/* a byte at a time, as the capture must survive any split */
+	for (const char *p = json; *p; p++)
+		assert_int_equal(jsonrpc_scan_feed(sc, p, 1), 0);
+}
+
+static json_t *wire_call(int payloads, uint8_t observer, const char *answer)
+{
+	struct fixture *f = fixture_new(NULL, payloads);
+	struct jsonrpc_scan sc;
+	struct wire w = { .f = f };
+	json_t *lines;
+
+	jsonrpc_scan_init(&sc, wire_msg, &w);
+	jsonrpc_scan_set_capture(&sc, 1);
+	w.c = ctx_at(0, MCP_C2S, "s", 1);
+	w.c.observer = observer;
+	w.c.flow_id = 9;
+	wire_send(&sc, &w, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
+			  "\"params\":{\"name\":\"echo\",\"arguments\":{\"password\":\"x\","
+			  "\"q\":1}}}");
+	w.c = ctx_at(3, MCP_S2C, "s", 1);
+	w.c.observer = observer;
+	w.c.flow_id = 9;
+	wire_send(&sc, &w, answer);
+	jsonrpc_scan_fini(&sc);
+	mcp_tick(f->s, T0 + 2 * SEC); /* past the dedup hold of a client's view */
+	lines = flush_and_read(f);
+	calllog_close(f->log);
+	mcp_free(f->s);
+	metrics_free(f->m);
+	unlink(f->path);
+	free(f);
+	return lines;
+}
+
+static void assert_jdump(const json_t *o, const char *key, const char *want)
+{
+	char *d = json_dumps(json_object_get(o, key), JSON_COMPACT | JSON_ENCODE_ANY);
+
+	assert_non_null(d);
+	assert_string_equal(d, want);
+	free(d);
+}
+
+static void test_payloads_end_to_end(void **state)
+{
+	const char *ok = "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"content\":[{\"type\":"
+			 "\"text\",\"text\":\"Echo: Authorization: Bearer abcdefghijk\"}]}}";
+	const char *bad = "{\"jsonrpc\":\"2.0\",\"id\":2,\"error\":{\"code\":-32602,"
+			  "\"message\":\"no\"}}";
+	json_t *lines, *o;
+
+	for (int obs = MCP_OBS_SERVER; obs <= MCP_OBS_CLIENT; obs++) {
+		lines = wire_call(1, (uint8_t)obs, ok);
+		assert_int_equal(json_array_size(lines), 1);
+		o = json_array_get(lines, 0);
+		assert_jstr(o, "tool", "echo");
+		assert_jdump(o, "arguments", "{\"password\":\"[REDACTED]\",\"q\":1}");
+		assert_jdump(o, "result", "{\"content\":[{\"type\":\"text\",\"text\":"
+					  "\"Echo: Authorization: Bearer [REDACTED]\"}]}");
+		assert_null(json_object_get(o, "error"));
+		json_decref(lines);
+	}
+	lines = wire_call(1, MCP_OBS_SERVER, bad);
+	o = json_array_get(lines, 0);
+	assert_jstr(o, "status", "error");
+	assert_jdump(o, "error", "{\"code\":-32602,\"message\":\"no\"}");
+	assert_null(json_object_get(o, "result"));
+	json_decref(lines);
+
+	/* without --log-payloads nothing of them, even when proto/ captured */
+	lines = wire_call(0, MCP_OBS_SERVER, ok);
+	assert_int_equal(json_array_size(lines), 1);
+	assert_keys(json_array_get(lines, 0), BASE_KEYS ",tool,session," PID_KEYS);
+	json_decref(lines);
+}
+
 static void test_redact_keys(void **state)
 {
 	static const char *const secret[] = {
@@ -875,6 +970,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_buffer_full_flushes, setup, teardown),
 		cmocka_unit_test(test_payloads),
 		cmocka_unit_test_teardown(test_payload_larger_than_buffer, teardown),
+		cmocka_unit_test(test_payloads_end_to_end),
 		cmocka_unit_test(test_redact_keys),
 		cmocka_unit_test(test_redact_json),
 		cmocka_unit_test(test_redact_text),

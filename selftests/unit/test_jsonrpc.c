@@ -458,9 +458,140 @@ static void test_huge_result(void **state)
 	free(in);
 }
 
+/* Payload capture: what each message's payloads held, copied during the
+ * callback (the text is valid only then). */
+struct pl_got {
+	int n;
+	struct {
+		uint8_t kind;
+		int has[3];
+		uint8_t trunc[3];
+		uint32_t len[3];
+		char text[3][JSONRPC_PAYLOAD_MAX + 1];
+	} m[4];
+};
+
+static void pl_collect(void *arg, const struct jsonrpc_msg *msg)
+{
+	struct pl_got *g = arg;
+	const struct jsonrpc_payload *pl[3] = { &msg->arguments, &msg->result, &msg->error };
+
+	if (g->n >= 4)
+		return;
+	g->m[g->n].kind = msg->kind;
+	for (int i = 0; i < 3; i++) {
+		g->m[g->n].has[i] = pl[i]->text != NULL;
+		if (!pl[i]->text)
+			continue;
+		g->m[g->n].trunc[i] = pl[i]->truncated;
+		g->m[g->n].len[i] = pl[i]->len;
+		memcpy(g->m[g->n].text[i], pl[i]->text, pl[i]->len);
+		g->m[g->n].text[i][pl[i]->len] = 0;
+	}
+	g->n++;
+}
+
+/* Feeds in at split (0: whole, SIZE_MAX: a byte at a time). */
+static void pl_scan(const char *in, size_t len, size_t split, int capture, struct pl_got *g)
+{
+	struct jsonrpc_scan sc;
+
+	memset(g, 0, sizeof(*g));
+	jsonrpc_scan_init(&sc, pl_collect, g);
+	jsonrpc_scan_set_capture(&sc, capture);
+	if (split == SIZE_MAX) {
+		for (size_t i = 0; i < len; i++)
+			assert_int_equal(jsonrpc_scan_feed(&sc, in + i, 1), 0);
+	} else {
+		assert_int_equal(jsonrpc_scan_feed(&sc, in, split), 0);
+		assert_int_equal(jsonrpc_scan_feed(&sc, in + split, len - split), 0);
+	}
+	assert_int_equal(jsonrpc_scan_end(&sc), 0);
+	jsonrpc_scan_fini(&sc);
+}
+
+/* Every split gives the raw text of the value exactly, whitespace and
+ * escapes included; 'a' arguments, 'r' result, 'e' error. */
+static void pl_check(const char *in, int which, const char *want)
+{
+	int i = which == 'a' ? 0 : which == 'r' ? 1 : 2;
+	size_t len = strlen(in);
+	struct pl_got *g = malloc(sizeof(*g));
+
+	assert_non_null(g);
+	for (size_t k = 0; k <= len + 1; k++) {
+		pl_scan(in, len, k == len + 1 ? SIZE_MAX : k, 1, g);
+		assert_int_equal(g->n, 1);
+		assert_true(g->m[0].has[i]);
+		assert_int_equal(g->m[0].trunc[i], 0);
+		assert_string_equal(g->m[0].text[i], want);
+		for (int o = 0; o < 3; o++)
+			if (o != i)
+				assert_false(g->m[0].has[o]);
+	}
+	/* off: nothing is kept */
+	pl_scan(in, len, 0, 0, g);
+	assert_int_equal(g->n, 1);
+	assert_false(g->m[0].has[0] || g->m[0].has[1] || g->m[0].has[2]);
+	free(g);
+}
+
+static void test_payload_capture(void **state)
+{
+	pl_check("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\","
+		 "\"arguments\" : { \"password\":\"x\",\"q\":1,\"s\":\"a\\\"}\\u00e9\",\"l\":[1, {}]} ,"
+		 "\"_meta\":{\"progressToken\":1}}}",
+		 'a', "{ \"password\":\"x\",\"q\":1,\"s\":\"a\\\"}\\u00e9\",\"l\":[1, {}]}");
+	pl_check("{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"content\":[{\"type\":\"text\","
+		 "\"text\":\"Echo: hi\"}],\"isError\":false}}",
+		 'r', "{\"content\":[{\"type\":\"text\",\"text\":\"Echo: hi\"}],\"isError\":false}");
+	pl_check("{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":-32602,\"message\":\"bad\"}}",
+		 'e', "{\"code\":-32602,\"message\":\"bad\"}");
+	/* scalars end where the scanner only sees the next byte */
+	pl_check("{\"id\":1,\"result\":-12.5e3}", 'r', "-12.5e3");
+	pl_check("{\"id\":1,\"result\":\"x\\\\\"}", 'r', "\"x\\\\\"");
+	pl_check("{\"id\":1,\"result\":null}", 'r', "null");
+	pl_check("{\"id\":1,\"method\":\"prompts/get\",\"params\":{\"arguments\":[]}}", 'a', "[]");
+}
+
+static void test_payload_batch_and_truncation(void **state)
+{
+	const char *b = "[{\"id\":1,\"result\":{\"a\":1}},{\"id\":2,\"result\":[2]}]";
+	struct pl_got *g = malloc(sizeof(*g));
+	size_t n = 0, len;
+	char *in = malloc(3 * JSONRPC_PAYLOAD_MAX);
+
+	assert_non_null(g);
+	assert_non_null(in);
+	pl_scan(b, strlen(b), SIZE_MAX, 1, g);
+	assert_int_equal(g->n, 2);
+	assert_string_equal(g->m[0].text[1], "{\"a\":1}");
+	assert_string_equal(g->m[1].text[1], "[2]");
+
+	/* exactly the cap fits; one byte more is cut at the cap */
+	for (int extra = 0; extra < 2; extra++) {
+		n = sprintf(in, "{\"id\":1,\"result\":\"");
+		len = JSONRPC_PAYLOAD_MAX - 2 + extra;
+		memset(in + n, 'x', len);
+		n += len;
+		n += sprintf(in + n, "\"}");
+		for (size_t split = 1; split < n; split += 997) {
+			pl_scan(in, n, split, 1, g);
+			assert_int_equal(g->n, 1);
+			assert_int_equal(g->m[0].trunc[1], extra);
+			assert_int_equal(g->m[0].len[1], JSONRPC_PAYLOAD_MAX);
+			assert_memory_equal(g->m[0].text[1], in + 17, JSONRPC_PAYLOAD_MAX);
+		}
+	}
+	free(in);
+	free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_payload_capture),
+		cmocka_unit_test(test_payload_batch_and_truncation),
 		cmocka_unit_test(test_initialize_request_any_order),
 		cmocka_unit_test(test_initialize_result),
 		cmocka_unit_test(test_meta_server_info),

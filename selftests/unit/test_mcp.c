@@ -370,7 +370,7 @@ static void test_errors(void **state)
 	error(f, &c, JSONRPC_ID_NUM, "2", -32602);
 	c.http_status = 404;
 	error(f, &c, JSONRPC_ID_NUM, "3", -32001);
-	/* isError means nothing outside tools/call */
+	/* isError means nothing outside tools/call and tasks/result */
 	c.http_status = 0;
 	result(f, &c, JSONRPC_ID_NUM, "4", 1);
 
@@ -390,6 +390,93 @@ static void test_errors(void **state)
 	assert_value(f, "mcp_request_errors_total{server_name=\"" EP
 			"\",method=\"tools/list\",error_code=\"http_404\"}",
 		     1);
+}
+
+/*
+ * Tasks (2025-11-25, mcp-wire.md §2, §7): a task-augmented tools/call is
+ * counted when its result.task arrives, ok, under its tool, timed to the
+ * task's creation; tasks/get, tasks/list, tasks/result and tasks/cancel are
+ * requests of their own. A tasks/result carrying the tool's isError is an
+ * error of tasks/result only: the tool's call was already counted.
+ */
+static void test_tasks(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c = ctx_at(0, MCP_C2S, "s", 1);
+	struct jsonrpc_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = JSONRPC_REQUEST;
+	set_id(&m.id, JSONRPC_ID_NUM, "1");
+	set_str(&m.method, "tools/call");
+	set_str(&m.name, "simulate-research-query");
+	m.has_task = 1; /* params.task {ttl} */
+	send_msg(f, &c, &m);
+	request(f, &c, "tools/call", JSONRPC_ID_NUM, "2", "simulate-research-query");
+	c = ctx_at(20, MCP_S2C, "s", 1);
+	memset(&m, 0, sizeof(m));
+	m.kind = JSONRPC_RESULT;
+	set_id(&m.id, JSONRPC_ID_NUM, "1");
+	m.has_task = 1; /* result.task {taskId, status: "working"} */
+	send_msg(f, &c, &m);
+	m.id.text[0] = '2';
+	send_msg(f, &c, &m);
+
+	c = ctx_at(100, MCP_C2S, "s", 2);
+	request(f, &c, "tasks/get", JSONRPC_ID_NUM, "3", NULL);
+	request(f, &c, "tasks/list", JSONRPC_ID_NUM, "4", NULL);
+	request(f, &c, "tasks/result", JSONRPC_ID_NUM, "5", NULL);
+	request(f, &c, "tasks/result", JSONRPC_ID_NUM, "6", NULL);
+	request(f, &c, "tasks/cancel", JSONRPC_ID_NUM, "7", NULL);
+	request(f, &c, "tasks/get", JSONRPC_ID_NUM, "8", NULL);
+	/* the server polls a task of the client's: its own id space */
+	c = ctx_at(100, MCP_S2C, "s", 2);
+	request(f, &c, "tasks/get", JSONRPC_ID_NUM, "3", NULL);
+	c = ctx_at(110, MCP_C2S, "s", 3);
+	result(f, &c, JSONRPC_ID_NUM, "3", 0);
+	c = ctx_at(110, MCP_S2C, "s", 2);
+	result(f, &c, JSONRPC_ID_NUM, "3", 0);
+	/* isError means nothing in a task's status */
+	result(f, &c, JSONRPC_ID_NUM, "4", 1);
+	notification(f, &c, "notifications/tasks/status", 0, NULL);
+	/* tasks/result blocks until the task ends: the tool failed, then one
+	 * that completed */
+	c = ctx_at(4100, MCP_S2C, "s", 2);
+	result(f, &c, JSONRPC_ID_NUM, "5", 1);
+	result(f, &c, JSONRPC_ID_NUM, "6", 0);
+	/* cancelling a task in a terminal state; polling an unknown one */
+	error(f, &c, JSONRPC_ID_NUM, "7", -32602);
+	error(f, &c, JSONRPC_ID_NUM, "8", -32602);
+
+	assert_int_equal(mcp_pending_count(f->s), 0);
+	assert_value(f, REQ(EP, "tools/call", "ok"), 2);
+	assert_value(f, REQ(EP, "tools/call", "error"), -1);
+	assert_value(f, DUR("sum", EP, "tools/call"), 0.04);
+	assert_value(f, "mcp_tool_calls_total{server_name=\"" EP
+			"\",tool_name=\"simulate-research-query\",status=\"ok\"}",
+		     2);
+	assert_absent(f, "mcp_tool_calls_total{server_name=\"" EP
+			 "\",tool_name=\"simulate-research-query\",status=\"error\"}");
+	assert_value(f, "mcp_tool_call_duration_seconds_count{server_name=\"" EP
+			"\",tool_name=\"simulate-research-query\"}",
+		     2);
+	assert_value(f, REQ(EP, "tasks/get", "ok"), 2);
+	assert_value(f, REQ(EP, "tasks/get", "error"), 1);
+	assert_value(f, REQ(EP, "tasks/list", "ok"), 1);
+	assert_value(f, REQ(EP, "tasks/result", "ok"), 1);
+	assert_value(f, REQ(EP, "tasks/result", "error"), 1);
+	assert_value(f, "mcp_request_errors_total{server_name=\"" EP
+			"\",method=\"tasks/result\",error_code=\"tool_error\"}",
+		     1);
+	assert_value(f, DUR("sum", EP, "tasks/result"), 8);
+	assert_value(f, REQ(EP, "tasks/cancel", "error"), 1);
+	assert_value(f, "mcp_request_errors_total{server_name=\"" EP
+			"\",method=\"tasks/cancel\",error_code=\"-32602\"}",
+		     1);
+	assert_value(f, "mcp_notifications_total{server_name=\"" EP
+			"\",method=\"notifications/tasks/status\",direction=\"server_to_client\"}",
+		     1);
+	assert_value(f, "mcp_requests_in_flight{server_name=\"" EP "\"}", 0);
 }
 
 static void test_cancel_then_late_response(void **state)
@@ -846,6 +933,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_initialize_through_exchange, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stateless_2026_naming, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tasks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_then_late_response, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notifications, setup, teardown),

@@ -25,7 +25,45 @@ struct mcp_held {
 	uint8_t kind;
 	struct mcp_wire_ctx ctx;
 	struct jsonrpc_msg msg;
+	/* copies of msg's payload texts (--log-payloads), which proto/ lends
+	 * only for the duration of the sink call: msg points into them */
+	char *pl[3];
 };
+
+static struct jsonrpc_payload *mcp_held_payload(struct jsonrpc_msg *m, int i)
+{
+	return i == 0 ? &m->arguments : i == 1 ? &m->result : &m->error;
+}
+
+/* Payload texts of a message being held are copied; without memory one is
+ * marked truncated (the call log then omits it rather than lose the call). */
+static void mcp_held_keep_payloads(struct mcp_held *h)
+{
+	for (int i = 0; i < 3; i++) {
+		struct jsonrpc_payload *pl = mcp_held_payload(&h->msg, i);
+
+		h->pl[i] = NULL;
+		if (!pl->text)
+			continue;
+		h->pl[i] = malloc(pl->len ? pl->len : 1);
+		if (!h->pl[i]) {
+			pl->text = "";
+			pl->len = 0;
+			pl->truncated = 1;
+			continue;
+		}
+		memcpy(h->pl[i], pl->text, pl->len);
+		pl->text = h->pl[i];
+	}
+}
+
+static void mcp_held_free_payloads(struct mcp_held *h)
+{
+	for (int i = 0; i < 3; i++) {
+		free(h->pl[i]);
+		h->pl[i] = NULL;
+	}
+}
 
 struct mcp_dedup {
 	struct mcp_dedup_config cfg;
@@ -71,6 +109,8 @@ void mcp_dedup_free(struct mcp_dedup *d)
 		return;
 	mcp_table_fini(&d->flows_t);
 	free(d->flows);
+	for (uint32_t i = 0; d->ring && i < d->count; i++)
+		mcp_held_free_payloads(&d->ring[(d->head + i) % d->cfg.max_held]);
 	free(d->ring);
 	free(d);
 }
@@ -130,11 +170,13 @@ static void mcp_dedup_pop(struct mcp_dedup *d, int window_done)
 		f->held--;
 	if (f && f->state == MCP_FLOW_SERVER) {
 		metrics_deduplicated(d->m, 1);
+		mcp_held_free_payloads(h);
 		return;
 	}
 	if (f && window_done)
 		f->state = MCP_FLOW_CLIENT_ONLY;
 	d->release(d->arg, h->kind, &h->ctx, h->kind == MCP_DEDUP_MESSAGE ? &h->msg : NULL);
+	mcp_held_free_payloads(h);
 }
 
 int mcp_dedup_input(struct mcp_dedup *d, uint8_t kind, const struct mcp_wire_ctx *ctx,
@@ -169,6 +211,7 @@ int mcp_dedup_input(struct mcp_dedup *d, uint8_t kind, const struct mcp_wire_ctx
 		h->msg = *msg;
 	else
 		memset(&h->msg, 0, sizeof(h->msg));
+	mcp_held_keep_payloads(h);
 	d->count++;
 	f->held++;
 	return 0;

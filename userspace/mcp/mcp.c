@@ -37,7 +37,17 @@ struct mcp_call_info {
 	char session[sizeof(((struct mcp_wire_ctx *)0)->session)];
 	char endpoint[sizeof(((struct mcp_endpoint *)0)->label)];
 	struct mcp_client client;
+	/* --log-payloads: params.arguments, copied (proto/ lends it only for
+	 * the sink call) and kept until the call ends; in s->pl_bytes */
+	char *args;
+	uint32_t args_len;
+	uint8_t args_trunc;
 };
+
+/* Argument texts kept for pending requests at most, in all: a bound on what
+ * --log-payloads may hold however many requests are in flight (each text is
+ * at most JSONRPC_PAYLOAD_MAX). Beyond it, arguments are omitted. */
+#define MCP_PAYLOAD_POOL (16u << 20)
 
 /* The clientInfo of a session, per session slot; gen tells whether it belongs
  * to the slot's current session. */
@@ -57,6 +67,9 @@ struct mcp_state {
 	struct mcp_call_sink call_sink;
 	struct mcp_call_info *calls;		/* per pending slot, with a call sink */
 	struct mcp_session_client *clients;	/* per session slot, with a call sink */
+	uint16_t tasks_result;			/* metrics_method("tasks/result") */
+	size_t pl_bytes;			/* argument texts held (MCP_PAYLOAD_POOL) */
+	const struct jsonrpc_msg *end_msg;	/* the answer being processed, for its payload */
 };
 
 /* The scopes a message may pair in, most specific first (mcp.h). */
@@ -120,12 +133,23 @@ static uint32_t mcp_find(struct mcp_state *s, const struct mcp_scopes *sc, uint8
 	return MCP_TABLE_NONE;
 }
 
+static void mcp_call_free_args(struct mcp_state *s, struct mcp_call_info *ci)
+{
+	if (!ci->args)
+		return;
+	s->pl_bytes -= ci->args_len;
+	free(ci->args);
+	ci->args = NULL;
+}
+
 /* Forgets a pending request without counting it as a request. */
 static void mcp_drop_pending(struct mcp_state *s, uint32_t slot)
 {
 	metrics_in_flight_add(s->m, s->pair.ents[slot].server, -1);
-	if (s->calls)
+	if (s->calls) {
 		s->calls[slot].valid = 0;
+		mcp_call_free_args(s, &s->calls[slot]);
+	}
 	mcp_pair_remove(&s->pair, slot);
 }
 
@@ -142,6 +166,7 @@ static void mcp_call_begin(struct mcp_state *s, uint32_t slot, const struct mcp_
 	struct mcp_call_info *ci = &s->calls[slot];
 	const struct mcp_session_client *sc;
 
+	mcp_call_free_args(s, ci);
 	memset(ci, 0, offsetof(struct mcp_call_info, method));
 	ci->valid = 1;
 	ci->observer = ctx->observer;
@@ -176,6 +201,22 @@ static void mcp_call_begin(struct mcp_state *s, uint32_t slot, const struct mcp_
 		sc = &s->clients[sess];
 		if (sc->client.known && sc->gen == s->sess.ents[sess].gen)
 			ci->client = sc->client;
+	}
+	ci->args_len = 0;
+	ci->args_trunc = 0;
+	if (s->call_sink.payloads && msg->arguments.text) {
+		uint32_t n = msg->arguments.len;
+
+		if (s->pl_bytes + n <= MCP_PAYLOAD_POOL)
+			ci->args = malloc(n ? n : 1);
+		if (ci->args) {
+			memcpy(ci->args, msg->arguments.text, n);
+			ci->args_len = n;
+			ci->args_trunc = msg->arguments.truncated;
+			s->pl_bytes += n;
+		} else {
+			ci->args_trunc = 1; /* pool full: logged as omitted */
+		}
 	}
 }
 
@@ -214,6 +255,19 @@ static void mcp_call_end(struct mcp_state *s, uint32_t slot, uint32_t server, ui
 		.client_comm = "",
 		.truncated = ci->truncated || (ci->client.known && ci->client.truncated),
 	};
+	if (s->call_sink.payloads) {
+		if (ci->args || ci->args_trunc)
+			r.arguments = (struct mcp_call_text){ ci->args ? ci->args : "", ci->args_len,
+							      ci->args_trunc };
+		if (s->end_msg && s->end_msg->result.text)
+			r.result = (struct mcp_call_text){ s->end_msg->result.text,
+							   s->end_msg->result.len,
+							   s->end_msg->result.truncated };
+		if (s->end_msg && s->end_msg->error.text)
+			r.error = (struct mcp_call_text){ s->end_msg->error.text,
+							  s->end_msg->error.len,
+							  s->end_msg->error.truncated };
+	}
 	/* initialize is sent before its session exists: name the one it made */
 	if (!r.session[0] && end && end->dir != e->dir)
 		r.session = end->new_session[0] ? end->new_session : end->session;
@@ -394,11 +448,17 @@ static void mcp_response(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
 		status = METRICS_STATUS_ERROR;
 		err = msg->has_error_code ? METRICS_ERR_JSONRPC : METRICS_ERR_NO_CODE;
 		err_value = msg->error_code;
-	} else if (msg->is_error && method == METRICS_METHOD_TOOLS_CALL) {
+	} else if (msg->is_error &&
+		   (method == METRICS_METHOD_TOOLS_CALL || method == s->tasks_result)) {
+		/* a task-augmented tools/call is answered at once with result.task
+		 * (counted ok: the task was created); the tool's CallToolResult,
+		 * isError included, comes back later as the tasks/result answer */
 		status = METRICS_STATUS_ERROR;
 		err = METRICS_ERR_TOOL;
 	}
+	s->end_msg = msg; /* its payload goes into the call record */
 	mcp_finish(s, slot, mcp_endpoint_server(&s->eps, ep), status, err, err_value, ctx);
+	s->end_msg = NULL;
 }
 
 static void mcp_process(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
@@ -527,6 +587,7 @@ struct mcp_state *mcp_new(const struct mcp_config *cfg, struct metrics *m)
 	if (!s->cfg.max_held)
 		s->cfg.max_held = 4096;
 	s->m = m;
+	s->tasks_result = metrics_method(m, "tasks/result", 0);
 	s->sink = (struct proto_sink){
 		.message = mcp_sink_message,
 		.session_end = mcp_sink_session_end,
@@ -599,6 +660,9 @@ void mcp_free(struct mcp_state *s)
 	if (!s)
 		return;
 	mcp_dedup_free(s->dedup);
+	/* before the pair table forgets its size */
+	for (uint32_t i = 0; s->calls && i < s->pair.t.cap; i++)
+		free(s->calls[i].args);
 	mcp_pair_fini(&s->pair);
 	mcp_endpoints_fini(&s->eps);
 	mcp_sessions_fini(&s->sess);

@@ -10,10 +10,14 @@
  *    observing process with the server endpoint. A response looks its request
  *    up in the opposite direction under the session, then the exchange, which
  *    is how initialize (sent before the session exists) pairs.
- *  - Status ok; error for a JSON-RPC error, a tools/call result with isError,
- *    or an HTTP status >= 400; cancelled at notifications/cancelled (same
- *    direction as the request, params.requestId), after which a late
- *    response is ignored.
+ *  - Status ok; error for a JSON-RPC error, a tools/call or tasks/result
+ *    result with isError, or an HTTP status >= 400; cancelled at
+ *    notifications/cancelled (same direction as the request,
+ *    params.requestId), after which a late response is ignored.
+ *  - Tasks (2025-11-25): a task-augmented tools/call ends at its result.task,
+ *    ok, timed to the task's creation; tasks/get, tasks/result, tasks/list
+ *    and tasks/cancel are requests of their own. The task's outcome (the
+ *    tasks/result answer) is not attributed back to the tool (metrics.md).
  *  - server_name: serverInfo.name of the endpoint's last initialize result,
  *    the endpoint label before that.
  *  - Requests pending longer than request_timeout_ns are dropped at
@@ -122,8 +126,9 @@ struct mcp_call_record {
 	const char *server_comm; /* "" when the pid is 0 */
 	const char *client_comm;
 	uint8_t truncated;	 /* a wire string above was cut at MCP_STR_MAX - 1 bytes */
-	/* Only with mcp_call_sink.payloads. proto/ does not capture payload text
-	 * yet, so these are always empty for now (docs/call-log.md). */
+	/* Only with mcp_call_sink.payloads, when proto/ captured them
+	 * (stream_config.payloads). truncated with an empty s: mcp/ had no room
+	 * left to keep the arguments until the answer (docs/call-log.md). */
 	struct mcp_call_text arguments; /* request params.arguments */
 	struct mcp_call_text result;	/* response result */
 	struct mcp_call_text error;	/* response error object */

@@ -269,6 +269,13 @@ static void proto_deliver(struct proto_side *sd, const struct jsonrpc_msg *m)
 		c->sink->message(c->sink->arg, &sd->ctx, m);
 }
 
+static void proto_drop_payloads(struct jsonrpc_msg *m)
+{
+	memset(&m->arguments, 0, sizeof(m->arguments));
+	memset(&m->result, 0, sizeof(m->result));
+	memset(&m->error, 0, sizeof(m->error));
+}
+
 static void proto_on_msg(void *arg, const struct jsonrpc_msg *m)
 {
 	struct proto_side *sd = arg;
@@ -278,7 +285,12 @@ static void proto_on_msg(void *arg, const struct jsonrpc_msg *m)
 		proto_deliver(sd, m);
 		return;
 	}
-	/* the event name may still follow: keep until dispatch */
+	/* the event name may still follow: keep until dispatch. Payload text
+	 * lives in the scanner's one buffer, which the next message of the
+	 * event reuses: an earlier message kept here loses its text. */
+	if (m->arguments.text || m->result.text || m->error.text)
+		for (int i = 0; i < sse->npending; i++)
+			proto_drop_payloads(&sse->pending[i]);
 	if (sse->npending < PROTO_SSE_PENDING)
 		sse->pending[sse->npending++] = *m;
 	else
@@ -736,6 +748,14 @@ struct proto_conn *proto_conn_new(const struct proto_conn_params *p, const struc
 	return c;
 }
 
+/* (Re)starts a side's scanner; what payload capture allocated goes first. */
+static void proto_scan_init(struct proto_side *sd)
+{
+	jsonrpc_scan_fini(&sd->js);
+	jsonrpc_scan_init(&sd->js, proto_on_msg, sd);
+	jsonrpc_scan_set_capture(&sd->js, sd->c->p.payloads);
+}
+
 /* keep: a direction already parsing (a joined SSE body, set up by
  * proto_join_accept()), or -1. */
 static void proto_start_http(struct proto_conn *c, enum stream_dir req_dir, int keep)
@@ -757,7 +777,7 @@ static void proto_start_http(struct proto_conn *c, enum stream_dir req_dir, int 
 		sd->ctx = c->base;
 		http1_init(&sd->http, d == (int)req_dir ? HTTP1_REQUEST : HTTP1_RESPONSE,
 			   d == (int)req_dir ? &proto_req_ops : &proto_resp_ops, sd);
-		jsonrpc_scan_init(&sd->js, proto_on_msg, sd);
+		proto_scan_init(sd);
 	}
 }
 
@@ -1240,7 +1260,7 @@ static void proto_join_body(struct proto_side *sd)
 	struct proto_conn *c = sd->c;
 
 	if (c->proto != PROTO_HTTP)
-		jsonrpc_scan_init(&sd->js, proto_on_msg, sd);
+		proto_scan_init(sd);
 	memset(&sd->ex, 0, sizeof(sd->ex));
 	sd->ctx = c->base;
 	sd->ctx.dir = MCP_S2C;
@@ -1584,6 +1604,7 @@ void proto_conn_free(struct proto_conn *c, uint64_t ts_ns)
 		free(c->side[d].tr);
 		free(c->side[d].sse);
 		free(c->side[d].jn);
+		jsonrpc_scan_fini(&c->side[d].js);
 	}
 	free(c);
 }

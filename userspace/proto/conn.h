@@ -28,6 +28,9 @@ struct proto_conn_params {
 	/* Largest message body kept for parsing, bytes; past it the message
 	 * is reported as a "too_large" parse error and skipped. */
 	uint32_t max_body;
+	/* Capture the raw text of arguments, results and errors for the
+	 * call log (jsonrpc_scan_set_capture()); off costs nothing. */
+	uint8_t payloads;
 };
 
 struct proto_conn;

@@ -8,6 +8,7 @@
  * keys and values are validated and dropped, so memory stays constant however
  * large or deep the skipped parts are.
  */
+#include <stdlib.h>
 #include <string.h>
 #include "proto/jsonrpc.h"
 
@@ -59,6 +60,7 @@ enum {
 	F_ISERROR,
 	F_CODE,
 	F_RESULT_META,
+	F_ARGUMENTS,
 };
 
 enum { T_OBJ, T_ARR, T_STR, T_NUM, T_TRUE, T_FALSE, T_NULL };
@@ -82,6 +84,13 @@ static const struct key_map jsonrpc_keys_msg[] = {
 static const struct key_map jsonrpc_keys_params[] = {
 	KEY("name", F_NAME), KEY("uri", F_URI), KEY("requestId", F_REQID), KEY("task", F_TASK),
 	KEY("protocolVersion", F_PV), KEY("clientInfo", F_CLIENTINFO), { NULL, 0, 0 },
+};
+/* With payload capture: one more key, which the common case does not look
+ * for at all. */
+static const struct key_map jsonrpc_keys_params_pl[] = {
+	KEY("name", F_NAME), KEY("uri", F_URI), KEY("requestId", F_REQID), KEY("task", F_TASK),
+	KEY("protocolVersion", F_PV), KEY("clientInfo", F_CLIENTINFO),
+	KEY("arguments", F_ARGUMENTS), { NULL, 0, 0 },
 };
 static const struct key_map jsonrpc_keys_info[] = {
 	KEY("name", F_PEER_NAME), KEY("version", F_PEER_VERSION), { NULL, 0, 0 },
@@ -113,11 +122,79 @@ void jsonrpc_scan_reset(struct jsonrpc_scan *sc)
 	void *arg = sc->arg;
 	uint64_t bad_unicode = sc->bad_unicode;
 
-	/* the message is cleared when the next one starts */
+	/* the message is cleared when the next one starts; capture and its
+	 * buffer, after it, stay */
 	memset(sc, 0, offsetof(struct jsonrpc_scan, msg));
 	sc->fn = fn;
 	sc->arg = arg;
 	sc->bad_unicode = bad_unicode;
+}
+
+void jsonrpc_scan_set_capture(struct jsonrpc_scan *sc, int on)
+{
+	sc->capture = !!on;
+}
+
+void jsonrpc_scan_fini(struct jsonrpc_scan *sc)
+{
+	free(sc->pl_buf);
+	sc->pl_buf = NULL;
+	sc->pl_live = 0;
+}
+
+/* A payload value starts (sc->depth is where it will end). Without memory
+ * for the buffer it is reported as truncated, which the call log omits. */
+static __attribute__((noinline, cold)) void jsonrpc_pl_begin(struct jsonrpc_scan *sc,
+								   uint8_t field)
+{
+	if (sc->pl_live)
+		return;
+	if (!sc->pl_buf)
+		sc->pl_buf = malloc(JSONRPC_PAYLOAD_MAX);
+	sc->pl_live = 1;
+	sc->pl_field = field;
+	sc->pl_depth = sc->depth;
+	sc->pl_len = 0;
+	sc->pl_trunc = !sc->pl_buf;
+}
+
+static void jsonrpc_pl_put(struct jsonrpc_scan *sc, const uint8_t *b, size_t n)
+{
+	size_t room = JSONRPC_PAYLOAD_MAX - sc->pl_len;
+
+	if (sc->pl_trunc || !n)
+		return;
+	if (n > room) {
+		n = room;
+		sc->pl_trunc = 1;
+	}
+	memcpy(sc->pl_buf + sc->pl_len, b, n);
+	sc->pl_len += n;
+}
+
+/*
+ * Capture mode only, between two steps of the feed loop: [from, to) is what
+ * the last step consumed. A step consumes at most the first or the last byte
+ * of a value together with bytes of that value, never bytes on both sides of
+ * it, so while a capture is live every step's bytes belong to it. It ended
+ * when the scanner is back after a value at the depth it started at.
+ */
+static void jsonrpc_pl_track(struct jsonrpc_scan *sc, const uint8_t *from, const uint8_t *to)
+{
+	struct jsonrpc_payload *pl;
+
+	if (!sc->pl_live)
+		return;
+	jsonrpc_pl_put(sc, from, to - from);
+	if (sc->depth != sc->pl_depth || (sc->state != ST_AFTER && sc->state != ST_TOP))
+		return;
+	sc->pl_live = 0;
+	pl = sc->pl_field == F_ARGUMENTS ? &sc->msg.arguments :
+	     sc->pl_field == F_RESULT	 ? &sc->msg.result :
+					   &sc->msg.error;
+	pl->text = sc->pl_buf ? sc->pl_buf : "";
+	pl->len = sc->pl_len;
+	pl->truncated = sc->pl_trunc;
 }
 
 const char *jsonrpc_strerror(int err)
@@ -294,11 +371,18 @@ static uint8_t jsonrpc_field_begin(struct jsonrpc_scan *sc, uint8_t t)
 		break;
 	case F_PARAMS:
 		return t == T_OBJ ? CX_PARAMS : CX_SKIP;
+	case F_ARGUMENTS: /* only looked for with capture on */
+		jsonrpc_pl_begin(sc, f);
+		return CX_SKIP;
 	case F_RESULT:
 		sc->has_result = 1;
+		if (sc->capture)
+			jsonrpc_pl_begin(sc, f);
 		return t == T_OBJ ? CX_RESULT : CX_SKIP;
 	case F_ERROR:
 		sc->has_error = 1;
+		if (sc->capture)
+			jsonrpc_pl_begin(sc, f);
 		return t == T_OBJ ? CX_ERROR : CX_SKIP;
 	case F_CLIENTINFO:
 		return t == T_OBJ ? CX_CLIENTINFO : CX_SKIP;
@@ -327,7 +411,9 @@ static uint8_t jsonrpc_field_begin(struct jsonrpc_scan *sc, uint8_t t)
 	return CX_SKIP;
 }
 
-static int jsonrpc_push(struct jsonrpc_scan *sc, int is_arr)
+/* inlined by hand: the feed loop is compiled twice (jsonrpc_feed()) and
+ * GCC would stop inlining this hot step on its own */
+static inline __attribute__((always_inline)) int jsonrpc_push(struct jsonrpc_scan *sc, int is_arr)
 {
 	uint8_t cx;
 
@@ -506,7 +592,7 @@ static void jsonrpc_resolve_key(struct jsonrpc_scan *sc)
 		m = jsonrpc_keys_msg;
 		break;
 	case CX_PARAMS:
-		m = jsonrpc_keys_params;
+		m = sc->capture ? jsonrpc_keys_params_pl : jsonrpc_keys_params;
 		break;
 	case CX_CLIENTINFO:
 	case CX_SERVERINFO:
@@ -621,14 +707,21 @@ static inline const uint8_t *jsonrpc_str_span(const uint8_t *p, const uint8_t *e
 	return p;
 }
 
-int jsonrpc_scan_feed(struct jsonrpc_scan *sc, const void *data, size_t len)
+/*
+ * The feed loop, inlined twice: cap is a constant, so without payload
+ * capture the per-step bookkeeping of jsonrpc_pl_track() is compiled out.
+ */
+static inline __attribute__((always_inline)) int
+jsonrpc_feed(struct jsonrpc_scan *sc, const uint8_t *p, const uint8_t *end, const int cap)
 {
-	const uint8_t *p = data, *end = p + len;
+	const uint8_t *q = p;
 	uint8_t c;
 
-	if (sc->err)
-		return sc->err;
 	while (p < end) {
+		if (cap) {
+			jsonrpc_pl_track(sc, q, p);
+			q = p;
+		}
 		switch (sc->state) {
 		case ST_TOP:
 		case ST_VALUE:
@@ -885,7 +978,34 @@ int jsonrpc_scan_feed(struct jsonrpc_scan *sc, const void *data, size_t len)
 			break;
 		}
 	}
+	if (cap)
+		jsonrpc_pl_track(sc, q, p);
 	return 0;
+}
+
+/* Two functions rather than two inlined copies in one: in one, the copy
+ * that capture does not use still slows the common one down. */
+static __attribute__((noinline)) int jsonrpc_feed_plain(struct jsonrpc_scan *sc,
+							const uint8_t *p, const uint8_t *end)
+{
+	return jsonrpc_feed(sc, p, end, 0);
+}
+
+static __attribute__((noinline)) int jsonrpc_feed_capture(struct jsonrpc_scan *sc,
+							  const uint8_t *p, const uint8_t *end)
+{
+	return jsonrpc_feed(sc, p, end, 1);
+}
+
+int jsonrpc_scan_feed(struct jsonrpc_scan *sc, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	if (sc->err)
+		return sc->err;
+	if (sc->capture)
+		return jsonrpc_feed_capture(sc, p, p + len);
+	return jsonrpc_feed_plain(sc, p, p + len);
 }
 
 int jsonrpc_scan_end(struct jsonrpc_scan *sc)
@@ -938,5 +1058,9 @@ int jsonrpc_scan_cut(const struct jsonrpc_scan *sc, struct jsonrpc_cut *cut)
 	cut->has_result = sc->has_result;
 	cut->has_error = sc->has_error;
 	cut->msg = sc->msg;
+	/* payload text lives in the scanner and will not outlast the hole */
+	memset(&cut->msg.arguments, 0, sizeof(cut->msg.arguments));
+	memset(&cut->msg.result, 0, sizeof(cut->msg.result));
+	memset(&cut->msg.error, 0, sizeof(cut->msg.error));
 	return 0;
 }

@@ -8,8 +8,9 @@
  * §4-§6 and shared/docs/mcp-wire.md §1: method+id = request, method alone =
  * notification, result (+id) = result, error = error, anything else invalid.
  *
- * Memory is constant: a few hundred bytes of state plus one jsonrpc_msg, so a
- * 5 MiB result costs no more than "{}". Any split of the input gives the same
+ * Memory is constant: a few hundred bytes of state plus one jsonrpc_msg (and,
+ * with payload capture, one JSONRPC_PAYLOAD_MAX buffer), so a 5 MiB result
+ * costs no more than "{}". Any split of the input gives the same
  * messages. Top-level values may follow each other (whitespace-separated); a
  * top-level array is a batch and each element is reported separately.
  */
@@ -76,11 +77,33 @@ struct jsonrpc_scan {
 	uint8_t has_id, has_method, has_result, has_error;
 	uint64_t values;	/* top-level values started */
 	uint64_t bad_unicode;	/* lone surrogates and \u0000 replaced by U+FFFD */
+	/* the payload value being captured (jsonrpc_scan_set_capture()) */
+	uint8_t pl_live;	/* a payload value is being captured */
+	uint8_t pl_field;	/* F_* of that value */
+	uint8_t pl_depth;	/* depth it started at: it ends back there */
+	uint8_t pl_trunc;
+	uint32_t pl_len;
 	struct jsonrpc_msg msg;
+	/* after msg: a reset keeps them */
+	uint8_t capture;
+	char *pl_buf;		/* JSONRPC_PAYLOAD_MAX bytes, allocated at first use */
 };
 
 /* fn is called for each message found by jsonrpc_scan_feed/_end. */
 void jsonrpc_scan_init(struct jsonrpc_scan *sc, jsonrpc_msg_fn fn, void *arg);
+
+/*
+ * Payload capture: with on, the raw text of params.arguments, result and
+ * error is kept (up to JSONRPC_PAYLOAD_MAX bytes) and handed over in
+ * jsonrpc_msg.arguments/result/error. Off (the default) costs nothing per
+ * byte: the feed loop is compiled once with and once without it. The buffer
+ * is allocated at the first captured value; free it with jsonrpc_scan_fini()
+ * before the scanner is dropped or initialised again.
+ */
+void jsonrpc_scan_set_capture(struct jsonrpc_scan *sc, int on);
+/* Frees what payload capture allocated; the scanner must be initialised
+ * again before use. A zeroed or never-capturing scanner is fine. */
+void jsonrpc_scan_fini(struct jsonrpc_scan *sc);
 
 /* Forget everything (also a sticky error): the next byte starts a new input. */
 void jsonrpc_scan_reset(struct jsonrpc_scan *sc);

@@ -48,6 +48,23 @@ struct jsonrpc_id {
 	char text[JSONRPC_ID_MAX];
 };
 
+/* Longest payload text kept (struct jsonrpc_payload): enough for the
+ * arguments and results an operator reads in a log line, small enough that
+ * each scanner capturing one needs a single fixed buffer. */
+#define JSONRPC_PAYLOAD_MAX 4096
+
+/* Raw JSON text of a payload value, exactly as on the wire once HTTP
+ * de-chunking, decompression and SSE joining are undone. Captured only when
+ * the scanner was asked to (--log-payloads); text is NULL otherwise. text
+ * points into the scanner and is valid for the duration of the sink call
+ * only. truncated: the value was longer than JSONRPC_PAYLOAD_MAX bytes and
+ * text holds its first len bytes (not valid JSON). */
+struct jsonrpc_payload {
+	const char *text;
+	uint32_t len;
+	uint8_t truncated;
+};
+
 /* The fields of one JSON-RPC message that mcpwire reads (mcp-wire.md
  * checklist step 2); everything else is skipped without being stored. */
 struct jsonrpc_msg {
@@ -74,6 +91,10 @@ struct jsonrpc_msg {
 	struct mcp_str protocol_version; /* params.protocolVersion / result.protocolVersion */
 	struct mcp_str peer_name;	 /* params.clientInfo.name / result.serverInfo.name */
 	struct mcp_str peer_version;	 /* params.clientInfo.version / result.serverInfo.version */
+	/* With payload capture only (jsonrpc_scan_set_capture()). */
+	struct jsonrpc_payload arguments; /* params.arguments */
+	struct jsonrpc_payload result;	  /* result */
+	struct jsonrpc_payload error;	  /* error */
 };
 
 enum mcp_dir {

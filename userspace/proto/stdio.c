@@ -411,6 +411,7 @@ struct stdio_conn *stdio_conn_new(const struct stdio_conn_params *p, const struc
 	if (c->dir >= 0)
 		stdio_label(p->tgid, c->ctx.comm, c->ctx.server.label, sizeof(c->ctx.server.label));
 	jsonrpc_scan_init(&c->js, stdio_on_msg, c);
+	jsonrpc_scan_set_capture(&c->js, p->payloads);
 	return c;
 }
 
@@ -425,5 +426,6 @@ void stdio_conn_free(struct stdio_conn *c, uint64_t ts_ns)
 		c->sink->session_end(c->sink->arg, &c->ctx);
 	}
 	tail_free(&c->tr);
+	jsonrpc_scan_fini(&c->js);
 	free(c);
 }

@@ -48,6 +48,7 @@ struct stdio_conn_params {
 	uint32_t fd;	  /* 0: the server's stdin, 1: its stdout */
 	char comm[16];
 	uint32_t max_body; /* longest line kept for parsing, bytes (0: 16 MiB) */
+	uint8_t payloads;  /* capture payload text (proto_conn_params.payloads) */
 };
 
 struct stdio_conn;

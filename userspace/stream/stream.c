@@ -163,6 +163,7 @@ static struct stream_conn *stream_create(struct stream_table *st, const struct s
 	memcpy(p.comm, info->comm, sizeof(p.comm));
 	p.comm[sizeof(p.comm) - 1] = '\0';
 	p.max_body = st->cfg.max_body;
+	p.payloads = st->cfg.payloads;
 	stream_endpoint(&p.local, info->family, info->laddr, info->lport);
 	stream_endpoint(&p.remote, info->family, info->raddr, info->rport);
 	c->flow_id = flow_acquire(st->flows, &p.local, &p.remote, info->netns);
@@ -170,7 +171,8 @@ static struct stream_conn *stream_create(struct stream_table *st, const struct s
 
 	if (info->family == MW_FAM_PIPE || info->family == MW_FAM_UNIX) {
 		struct stdio_conn_params sp = { .flow_id = p.flow_id, .tgid = p.tgid,
-						.fd = key->fd, .max_body = p.max_body };
+						.fd = key->fd, .max_body = p.max_body,
+						.payloads = p.payloads };
 
 		memcpy(sp.comm, p.comm, sizeof(sp.comm));
 		c->stdio = stdio_conn_new(&sp, st->sink);

@@ -51,6 +51,7 @@ struct stream_conn_info {
 struct stream_config {
 	uint32_t max_conns; /* live sockets tracked; the least recently active is evicted beyond */
 	uint32_t max_body;  /* largest message body proto/ keeps, bytes */
+	uint8_t payloads;   /* proto/ captures payload text (--log-payloads) */
 };
 
 /* Counters the stage exports through metrics (see stream_stats()). */
