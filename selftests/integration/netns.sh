@@ -23,6 +23,15 @@
 #                                NETNS_SUBNET (e.g. 172.29.0.0/16), NETNS_GATEWAY
 #   netns_add NAME               create container NAME; sets NETNS_IP[NAME],
 #                                NETNS_NS[NAME] (namespace), NETNS_VETH[NAME]
+#   NETNS_IPV6=1 (set before netns_up): dual stack, like a Docker network with
+#                                --ipv6. The bridge also gets a random ULA /64
+#                                (fdXX:XXXX:XXXX::/64, RFC 4193) and ::1 of it;
+#                                each container gets the next address and a
+#                                default IPv6 route via ::1. Sets NETNS_SUBNET6,
+#                                NETNS_GATEWAY6 and NETNS_IP6[NAME]. Addresses
+#                                are added nodad: nothing else is on the bridge
+#                                to conflict with, and DAD would leave them
+#                                tentative (unusable) for about a second.
 #   netns_exec NAME CMD...       run CMD inside container NAME
 #   netns_down                   remove exactly what netns_up/netns_add created
 #                                (idempotent; netns_up registers it with mcpw_on_exit)
@@ -81,7 +90,11 @@ NETNS_PREFIX=""
 NETNS_NEXT_HOST=2
 NETNS_CREATED_NS=()
 NETNS_CREATED_LINKS=()
-declare -gA NETNS_IP=() NETNS_NS=() NETNS_VETH=()
+NETNS_IPV6=${NETNS_IPV6:-0}
+NETNS_PREFIX6=""
+NETNS_SUBNET6=""
+NETNS_GATEWAY6=""
+declare -gA NETNS_IP=() NETNS_NS=() NETNS_VETH=() NETNS_IP6=()
 
 _netns_hex() { # N: N random lower-case hex digits
 	od -An -N32 -tx1 /dev/urandom | tr -d ' \n' | cut -c1-"$1"
@@ -112,6 +125,21 @@ _netns_prefix_free() {
 	return 0
 }
 
+# A random ULA /64 prefix ("fdXX:XXXX:XXXX::", RFC 4193: fd plus a 40-bit
+# random global id, subnet 0) that no address or route on the host is in.
+_netns_prefix6() {
+	local h p i
+	for i in 1 2 3 4 5; do
+		h=$(_netns_hex 10)
+		p="fd${h:0:2}:${h:2:4}:${h:6:4}:"
+		if ! { ip -6 route show table all; ip -6 -o addr show; } 2>/dev/null | grep -qi -- "$p"; then
+			echo "$p:"
+			return 0
+		fi
+	done
+	return 1
+}
+
 netns_up() {
 	local want=${NETNS_SUBNET_PREFIX:-} cands p
 	if [ -n "$NETNS_BRIDGE" ]; then echo "netns_up: already up ($NETNS_BRIDGE)" >&2; return 1; fi
@@ -138,6 +166,12 @@ netns_up() {
 	ip link add name "$NETNS_BRIDGE" type bridge || return 1
 	NETNS_CREATED_LINKS+=("$NETNS_BRIDGE")
 	ip addr add "$NETNS_GATEWAY/16" brd + dev "$NETNS_BRIDGE" || return 1
+	if [ "$NETNS_IPV6" = 1 ]; then
+		NETNS_PREFIX6=$(_netns_prefix6) || { echo "netns_up: no free ULA /64" >&2; return 1; }
+		NETNS_SUBNET6="$NETNS_PREFIX6/64"
+		NETNS_GATEWAY6="${NETNS_PREFIX6}1"
+		ip -6 addr add "$NETNS_GATEWAY6/64" dev "$NETNS_BRIDGE" nodad || return 1
+	fi
 	ip link set "$NETNS_BRIDGE" up || return 1
 }
 
@@ -167,6 +201,13 @@ netns_add() {
 	ip -n "$ns" link set lo up || return 1
 	ip -n "$ns" route add default via "$NETNS_GATEWAY" dev eth0 || return 1
 	NETNS_IP[$name]=$ip
+	if [ "$NETNS_IPV6" = 1 ]; then
+		# the same host number as the IPv4 address, in hex as IPv6 writes it
+		ip="$NETNS_PREFIX6$(printf '%x' "${ip##*.}")"
+		ip -n "$ns" -6 addr add "$ip/64" dev eth0 nodad || return 1
+		ip -n "$ns" -6 route add default via "$NETNS_GATEWAY6" dev eth0 || return 1
+		NETNS_IP6[$name]=$ip
+	fi
 }
 
 netns_exec() {
