@@ -580,12 +580,12 @@ async function iteration(n) {
 		// resumption attempts of them (which its aborted fetch stops before
 		// any byte goes out) are expected; before that, any error counts.
 		if (closing) record.close_noise++;
-		// Observed with server-everything in sse mode: the last
-		// notifications/progress of a call comes after the call's result
-		// on the GET stream, when the SDK has already dropped its token.
-		// It is on the wire (notifications.received counts it); the
-		// progress check below adds it to the callbacks.
-		else if (SSE && /progress notification for an unknown token/.test(e?.message ?? '')) lateProgress++;
+		// Observed with server-everything in sse mode and over stdio: the
+		// last notifications/progress of a call can come after the call's
+		// result, when the SDK has already dropped its token. It is on the
+		// wire (notifications.received counts it, so the ground truth has
+		// it); the progress check below adds it to the callbacks.
+		else if (/progress notification for an unknown token/.test(e?.message ?? '')) lateProgress++;
 		else record.errors.push(`onerror: ${e?.message ?? e}`);
 	};
 	const ro = { timeout: TIMEOUT_MS, maxTotalTimeout: TIMEOUT_MS };
@@ -649,7 +649,7 @@ async function iteration(n) {
 				...ro,
 				onprogress: () => progress++,
 			});
-			if (SSE) for (const t0 = Date.now(); progress + lateProgress < 4 && Date.now() - t0 < 1000; ) await sleep(20);
+			for (const t0 = Date.now(); progress + lateProgress < 4 && Date.now() - t0 < 1000; ) await sleep(20);
 			if (progress + lateProgress !== 4)
 				record.errors.push(`expected 4 progress notifications, got ${progress} (+${lateProgress} after the result)`);
 			record.late_progress = (record.late_progress ?? 0) + lateProgress;
