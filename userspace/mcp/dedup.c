@@ -122,7 +122,7 @@ uint32_t mcp_dedup_held(const struct mcp_dedup *d)
 
 static uint32_t mcp_flow_hash(uint64_t flow_id)
 {
-	return mcp_hash(MCP_HASH_INIT, &flow_id, sizeof(flow_id));
+	return mw_hash(MW_HASH_INIT, &flow_id, sizeof(flow_id));
 }
 
 static struct mcp_flow *mcp_flow_find(struct mcp_dedup *d, uint64_t flow_id)

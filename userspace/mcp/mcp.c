@@ -85,7 +85,7 @@ struct mcp_scopes {
 static uint64_t mcp_proc_scope(const struct mcp_wire_ctx *ctx)
 {
 	const char *l = ctx->server.label;
-	uint32_t h = mcp_hash(MCP_HASH_INIT, l, strnlen(l, sizeof(ctx->server.label)));
+	uint32_t h = mw_hash(MW_HASH_INIT, l, strnlen(l, sizeof(ctx->server.label)));
 
 	return (uint64_t)ctx->tgid << 32 | h;
 }

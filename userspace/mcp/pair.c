@@ -11,16 +11,16 @@
 static uint32_t mcp_pair_hash(const struct mcp_scope *scope, uint8_t dir,
 			      const struct jsonrpc_id *id)
 {
-	uint32_t h = MCP_HASH_INIT;
+	uint32_t h = MW_HASH_INIT;
 	uint8_t len = id->len < JSONRPC_ID_MAX ? id->len : JSONRPC_ID_MAX;
 
-	h = mcp_hash(h, &scope->kind, 1);
-	h = mcp_hash(h, &scope->value, sizeof(scope->value));
-	h = mcp_hash(h, &dir, 1);
+	h = mw_hash(h, &scope->kind, 1);
+	h = mw_hash(h, &scope->value, sizeof(scope->value));
+	h = mw_hash(h, &dir, 1);
 	/* type is part of the id: 5 and "5" differ (JSON-RPC 2.0 §4) */
-	h = mcp_hash(h, &id->type, 1);
-	h = mcp_hash(h, &id->truncated, 1);
-	return mcp_hash(h, id->text, len);
+	h = mw_hash(h, &id->type, 1);
+	h = mw_hash(h, &id->truncated, 1);
+	return mw_hash(h, id->text, len);
 }
 
 static int mcp_pair_match(const struct mcp_pending *e, const struct mcp_scope *scope, uint8_t dir,

@@ -34,7 +34,7 @@ void mcp_endpoints_fini(struct mcp_endpoints *e)
 
 static uint32_t mcp_str_hash(const char *s)
 {
-	return mcp_hash(MCP_HASH_INIT, s, strlen(s));
+	return mw_hash(MW_HASH_INIT, s, strlen(s));
 }
 
 uint32_t mcp_endpoint_get(struct mcp_endpoints *e, const char *label)
@@ -84,9 +84,9 @@ void mcp_endpoint_initialized(struct mcp_endpoints *e, uint32_t slot, const stru
 	uint32_t h1, h2;
 	uint64_t h;
 
-	h1 = mcp_hash(MCP_HASH_INIT, name->s, name->len + 1);
-	h2 = mcp_hash(h1 ^ transport, version->s, version->len + 1);
-	h2 = mcp_hash(h2 ^ (name->truncated | version->truncated << 1 | protocol->truncated << 2),
+	h1 = mw_hash(MW_HASH_INIT, name->s, name->len + 1);
+	h2 = mw_hash(h1 ^ transport, version->s, version->len + 1);
+	h2 = mw_hash(h2 ^ (name->truncated | version->truncated << 1 | protocol->truncated << 2),
 		      protocol->s, protocol->len + 1);
 	h = (uint64_t)h1 << 32 | h2;
 	if (ent->info && ent->info_hash == h)
@@ -130,10 +130,10 @@ void mcp_sessions_fini(struct mcp_sessions *s)
 
 static uint32_t mcp_session_hash(const char *label, const char *sid, uint64_t proc)
 {
-	uint32_t h = mcp_hash(MCP_HASH_INIT, label, strlen(label) + 1);
+	uint32_t h = mw_hash(MW_HASH_INIT, label, strlen(label) + 1);
 
-	h = mcp_hash(h, sid, strlen(sid) + 1);
-	return mcp_hash(h, &proc, sizeof(proc));
+	h = mw_hash(h, sid, strlen(sid) + 1);
+	return mw_hash(h, &proc, sizeof(proc));
 }
 
 static uint32_t mcp_session_lookup(const struct mcp_sessions *s, uint32_t h, const char *label,

@@ -13,6 +13,8 @@
 #define MCPWIRE_MCP_TABLE_H
 
 #include <stdint.h>
+
+#include "util/hash.h"
 #include <string.h>
 
 #define MCP_TABLE_NONE UINT32_MAX
@@ -59,39 +61,6 @@ static inline uint32_t mcp_table_oldest(const struct mcp_table *t)
 static inline uint32_t mcp_table_newer(const struct mcp_table *t, uint32_t slot)
 {
 	return t->links[slot].next;
-}
-
-/*
- * 32-bit hash of len bytes continued from h (start with MCP_HASH_INIT), for
- * bucket choice only: values are not stable across builds. Eight bytes per
- * multiply, because session ids and labels are hashed on every message;
- * inline, because most keys are a few short fields.
- */
-#define MCP_HASH_INIT 2166136261u
-#define MCP_HASH_MUL 0x9e3779b97f4a7c15ULL
-
-static inline uint64_t mcp_hash_mix(uint64_t x, uint64_t w)
-{
-	x = (x ^ w) * MCP_HASH_MUL;
-	return x ^ (x >> 32);
-}
-
-static inline uint32_t mcp_hash(uint32_t h, const void *p, uint32_t len)
-{
-	const unsigned char *b = p;
-	uint64_t x = h, w;
-
-	for (; len >= 8; b += 8, len -= 8) {
-		memcpy(&w, b, sizeof(w));
-		x = mcp_hash_mix(x, w);
-	}
-	if (len) {
-		w = (uint64_t)len << 56;
-		for (uint32_t i = 0; i < len; i++)
-			w |= (uint64_t)b[i] << (8 * i);
-		x = mcp_hash_mix(x, w);
-	}
-	return (uint32_t)x;
 }
 
 #endif /* MCPWIRE_MCP_TABLE_H */

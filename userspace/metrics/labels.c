@@ -134,7 +134,7 @@ int metrics_label_sanitize(char dst[METRICS_LABEL_MAX + 1], const char *src, siz
 
 static uint32_t metrics_strset_hash(uint32_t owner, const char *s)
 {
-	return metrics_hash(metrics_hash(METRICS_HASH_INIT, &owner, sizeof(owner)), s, strlen(s));
+	return mw_hash(mw_hash(MW_HASH_INIT, &owner, sizeof(owner)), s, strlen(s));
 }
 
 void metrics_strset_init(struct metrics_strset *set, uint32_t limit)

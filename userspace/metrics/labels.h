@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "util/hash.h"
 #include <string.h>
 
 /* The value every capped label falls back to. */
@@ -77,36 +79,6 @@ int64_t metrics_strset_add(struct metrics_strset *set, uint32_t owner, const cha
 static inline const char *metrics_strset_str(const struct metrics_strset *set, uint32_t id)
 {
 	return set->ents[id].s;
-}
-
-/* 32-bit hash continued from h, used for every label hash; bucket choice
- * only, not stable across builds. Eight bytes per multiply: label values are
- * hashed on every counted event. */
-#define METRICS_HASH_INIT 2166136261u
-#define METRICS_HASH_MUL 0x9e3779b97f4a7c15ULL
-
-static inline uint64_t metrics_hash_mix(uint64_t x, uint64_t w)
-{
-	x = (x ^ w) * METRICS_HASH_MUL;
-	return x ^ (x >> 32);
-}
-
-static inline uint32_t metrics_hash(uint32_t h, const void *p, size_t len)
-{
-	const unsigned char *b = p;
-	uint64_t x = h, w;
-
-	for (; len >= 8; b += 8, len -= 8) {
-		memcpy(&w, b, sizeof(w));
-		x = metrics_hash_mix(x, w);
-	}
-	if (len) {
-		w = (uint64_t)len << 56;
-		for (size_t i = 0; i < len; i++)
-			w |= (uint64_t)b[i] << (8 * i);
-		x = metrics_hash_mix(x, w);
-	}
-	return (uint32_t)x;
 }
 
 #endif /* MCPWIRE_METRICS_LABELS_H */

@@ -48,11 +48,11 @@ void metrics_family_fini(struct metrics_family *f)
 
 static uint32_t metrics_vals_hash(const struct metrics_family *f, const char *const *vals)
 {
-	uint32_t h = METRICS_HASH_INIT;
+	uint32_t h = MW_HASH_INIT;
 
 	/* the NUL separates values, so ("ab","c") and ("a","bc") differ */
 	for (uint8_t i = 0; i < f->nlabels; i++)
-		h = metrics_hash(h, vals[i], strlen(vals[i]) + 1);
+		h = mw_hash(h, vals[i], strlen(vals[i]) + 1);
 	return h;
 }
 
