@@ -23,6 +23,7 @@
 #include "metrics/metrics.h"
 #include "proto/jsonrpc.h"
 #include "proto/msg.h"
+#include "mcp_msgs.h"
 
 #define MS 1000000ull
 #define SEC 1000000000ull
@@ -80,41 +81,12 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* --- messages (as test_mcp.c builds them) --- */
+/* --- messages: thin wrappers over mcp_msgs.c --- */
 
-static void set_str(struct mcp_str *d, const char *s)
-{
-	d->len = (uint16_t)strlen(s);
-	d->truncated = 0;
-	snprintf(d->s, sizeof(d->s), "%s", s);
-}
 
-static void set_id(struct jsonrpc_id *id, uint8_t type, const char *text)
-{
-	id->type = type;
-	id->len = (uint8_t)strlen(text);
-	id->truncated = 0;
-	snprintf(id->text, sizeof(id->text), "%s", text);
-}
-
-/* Seen by the server's socket (pid 4242, "node") of 127.0.0.1:3001. */
 static struct mcp_wire_ctx ctx_at(double ms, uint8_t dir, const char *session, uint64_t exchange)
 {
-	struct mcp_wire_ctx c;
-
-	memset(&c, 0, sizeof(c));
-	c.ts_ns = T0 + (uint64_t)(ms * MS);
-	c.dir = dir;
-	c.observer = MCP_OBS_SERVER;
-	c.transport = MCP_TRANSPORT_STREAMABLE_HTTP;
-	c.server.family = 2;
-	c.server.port = 3001;
-	snprintf(c.server.label, sizeof(c.server.label), "127.0.0.1:3001");
-	c.tgid = 4242;
-	snprintf(c.comm, sizeof(c.comm), "node");
-	snprintf(c.session, sizeof(c.session), "%s", session);
-	c.exchange = exchange;
-	return c;
+	return mcp_msgs_ctx(T0 + (uint64_t)(ms * MS), dir, session, exchange);
 }
 
 static void send_msg(struct fixture *f, const struct mcp_wire_ctx *c, const struct jsonrpc_msg *m)
@@ -125,52 +97,23 @@ static void send_msg(struct fixture *f, const struct mcp_wire_ctx *c, const stru
 static void request(struct fixture *f, const struct mcp_wire_ctx *c, const char *method,
 		    uint8_t id_type, const char *id, const char *name, const char *uri)
 {
-	struct jsonrpc_msg m;
-
-	memset(&m, 0, sizeof(m));
-	m.kind = JSONRPC_REQUEST;
-	set_id(&m.id, id_type, id);
-	set_str(&m.method, method);
-	if (name)
-		set_str(&m.name, name);
-	if (uri)
-		set_str(&m.uri, uri);
-	send_msg(f, c, &m);
+	mcp_msgs_request(f->sink, c, method, id_type, id, name, uri);
 }
 
 static void result(struct fixture *f, const struct mcp_wire_ctx *c, uint8_t id_type,
 		   const char *id, int is_error)
 {
-	struct jsonrpc_msg m;
-
-	memset(&m, 0, sizeof(m));
-	m.kind = JSONRPC_RESULT;
-	set_id(&m.id, id_type, id);
-	m.is_error = (uint8_t)is_error;
-	send_msg(f, c, &m);
+	mcp_msgs_result(f->sink, c, id_type, id, is_error);
 }
 
 static void error(struct fixture *f, const struct mcp_wire_ctx *c, const char *id, int64_t code)
 {
-	struct jsonrpc_msg m;
-
-	memset(&m, 0, sizeof(m));
-	m.kind = JSONRPC_ERROR;
-	set_id(&m.id, JSONRPC_ID_NUM, id);
-	m.has_error_code = 1;
-	m.error_code = code;
-	send_msg(f, c, &m);
+	mcp_msgs_error(f->sink, c, JSONRPC_ID_NUM, id, code);
 }
 
 static void cancelled(struct fixture *f, const struct mcp_wire_ctx *c, const char *id)
 {
-	struct jsonrpc_msg m;
-
-	memset(&m, 0, sizeof(m));
-	m.kind = JSONRPC_NOTIFICATION;
-	set_str(&m.method, "notifications/cancelled");
-	set_id(&m.cancel_id, JSONRPC_ID_NUM, id);
-	send_msg(f, c, &m);
+	mcp_msgs_notification(f->sink, c, "notifications/cancelled", JSONRPC_ID_NUM, id);
 }
 
 /* initialize from clientInfo {probe, 1.0.0} on exchange 1 at 0 ms, answered
@@ -182,21 +125,21 @@ static void initialize(struct fixture *f)
 
 	memset(&m, 0, sizeof(m));
 	m.kind = JSONRPC_REQUEST;
-	set_id(&m.id, JSONRPC_ID_NUM, "0");
-	set_str(&m.method, "initialize");
-	set_str(&m.protocol_version, "2025-11-25");
-	set_str(&m.peer_name, "probe");
-	set_str(&m.peer_version, "1.0.0");
+	mcp_msgs_id(&m.id, JSONRPC_ID_NUM, "0");
+	mcp_msgs_str(&m.method, "initialize");
+	mcp_msgs_str(&m.protocol_version, "2025-11-25");
+	mcp_msgs_str(&m.peer_name, "probe");
+	mcp_msgs_str(&m.peer_version, "1.0.0");
 	send_msg(f, &c, &m);
 
 	c = ctx_at(2, MCP_S2C, "", 1);
 	snprintf(c.new_session, sizeof(c.new_session), "sess-1");
 	memset(&m, 0, sizeof(m));
 	m.kind = JSONRPC_RESULT;
-	set_id(&m.id, JSONRPC_ID_NUM, "0");
-	set_str(&m.protocol_version, "2025-11-25");
-	set_str(&m.peer_name, "everything");
-	set_str(&m.peer_version, "2.0.0");
+	mcp_msgs_id(&m.id, JSONRPC_ID_NUM, "0");
+	mcp_msgs_str(&m.protocol_version, "2025-11-25");
+	mcp_msgs_str(&m.peer_name, "everything");
+	mcp_msgs_str(&m.peer_version, "2.0.0");
 	send_msg(f, &c, &m);
 }
 
@@ -505,9 +448,9 @@ static void test_invalid_utf8_and_truncation(void **state)
 
 	memset(&m, 0, sizeof(m));
 	m.kind = JSONRPC_REQUEST;
-	set_id(&m.id, JSONRPC_ID_NUM, "1");
-	set_str(&m.method, "tools/call");
-	set_str(&m.name, "bad\xff\xc0name");
+	mcp_msgs_id(&m.id, JSONRPC_ID_NUM, "1");
+	mcp_msgs_str(&m.method, "tools/call");
+	mcp_msgs_str(&m.name, "bad\xff\xc0name");
 	m.name.truncated = 1;
 	send_msg(f, &c, &m);
 	c = ctx_at(1, MCP_S2C, "s", 1);

@@ -17,6 +17,7 @@
 #include "mcp/mcp.h"
 #include "metrics/metrics.h"
 #include "proto/msg.h"
+#include "mcp_msgs.h"
 
 #define MS 1000000ull
 #define SEC 1000000000ull
@@ -50,39 +51,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void set_str(struct mcp_str *d, const char *s)
-{
-	d->len = (uint16_t)strlen(s);
-	d->truncated = 0;
-	snprintf(d->s, sizeof(d->s), "%s", s);
-}
-
-static void set_id(struct jsonrpc_id *id, uint8_t type, const char *text)
-{
-	id->type = type;
-	id->len = (uint8_t)strlen(text);
-	id->truncated = 0;
-	snprintf(id->text, sizeof(id->text), "%s", text);
-}
+/* Thin wrappers over mcp_msgs.c in the shapes this file calls. */
 
 /* A message seen by the server's socket of a streamable HTTP server at
  * 127.0.0.1:3001, at T0 + ms. */
 static struct mcp_wire_ctx ctx_at(double ms, uint8_t dir, const char *session, uint64_t exchange)
 {
-	struct mcp_wire_ctx c;
-
-	memset(&c, 0, sizeof(c));
-	c.ts_ns = T0 + (uint64_t)(ms * MS);
-	c.dir = dir;
-	c.observer = MCP_OBS_SERVER;
-	c.transport = MCP_TRANSPORT_STREAMABLE_HTTP;
-	c.server.family = 2;
-	c.server.port = 3001;
-	snprintf(c.server.label, sizeof(c.server.label), "127.0.0.1:3001");
-	c.tgid = 4242;
-	snprintf(c.session, sizeof(c.session), "%s", session);
-	c.exchange = exchange;
-	return c;
+	return mcp_msgs_ctx(T0 + (uint64_t)(ms * MS), dir, session, exchange);
 }
 
 static void send_msg(struct fixture *f, const struct mcp_wire_ctx *c, const struct jsonrpc_msg *m)
@@ -93,53 +68,25 @@ static void send_msg(struct fixture *f, const struct mcp_wire_ctx *c, const stru
 static void request(struct fixture *f, const struct mcp_wire_ctx *c, const char *method,
 		    uint8_t id_type, const char *id, const char *name)
 {
-	struct jsonrpc_msg m;
-
-	memset(&m, 0, sizeof(m));
-	m.kind = JSONRPC_REQUEST;
-	set_id(&m.id, id_type, id);
-	set_str(&m.method, method);
-	if (name)
-		set_str(&m.name, name);
-	send_msg(f, c, &m);
+	mcp_msgs_request(f->sink, c, method, id_type, id, name, NULL);
 }
 
 static void result(struct fixture *f, const struct mcp_wire_ctx *c, uint8_t id_type,
 		   const char *id, int is_error)
 {
-	struct jsonrpc_msg m;
-
-	memset(&m, 0, sizeof(m));
-	m.kind = JSONRPC_RESULT;
-	set_id(&m.id, id_type, id);
-	m.is_error = (uint8_t)is_error;
-	send_msg(f, c, &m);
+	mcp_msgs_result(f->sink, c, id_type, id, is_error);
 }
 
 static void error(struct fixture *f, const struct mcp_wire_ctx *c, uint8_t id_type,
 		  const char *id, int64_t code)
 {
-	struct jsonrpc_msg m;
-
-	memset(&m, 0, sizeof(m));
-	m.kind = JSONRPC_ERROR;
-	set_id(&m.id, id_type, id);
-	m.has_error_code = 1;
-	m.error_code = code;
-	send_msg(f, c, &m);
+	mcp_msgs_error(f->sink, c, id_type, id, code);
 }
 
 static void notification(struct fixture *f, const struct mcp_wire_ctx *c, const char *method,
 			 uint8_t cancel_type, const char *cancel_id)
 {
-	struct jsonrpc_msg m;
-
-	memset(&m, 0, sizeof(m));
-	m.kind = JSONRPC_NOTIFICATION;
-	set_str(&m.method, method);
-	if (cancel_id)
-		set_id(&m.cancel_id, cancel_type, cancel_id);
-	send_msg(f, c, &m);
+	mcp_msgs_notification(f->sink, c, method, cancel_type, cancel_id);
 }
 
 static void init_result(struct fixture *f, const struct mcp_wire_ctx *c, const char *id,
@@ -149,10 +96,10 @@ static void init_result(struct fixture *f, const struct mcp_wire_ctx *c, const c
 
 	memset(&m, 0, sizeof(m));
 	m.kind = JSONRPC_RESULT;
-	set_id(&m.id, JSONRPC_ID_NUM, id);
-	set_str(&m.peer_name, name);
-	set_str(&m.peer_version, version);
-	set_str(&m.protocol_version, "2025-11-25");
+	mcp_msgs_id(&m.id, JSONRPC_ID_NUM, id);
+	mcp_msgs_str(&m.peer_name, name);
+	mcp_msgs_str(&m.peer_version, version);
+	mcp_msgs_str(&m.protocol_version, "2025-11-25");
 	send_msg(f, c, &m);
 }
 
@@ -407,16 +354,16 @@ static void test_tasks(void **state)
 
 	memset(&m, 0, sizeof(m));
 	m.kind = JSONRPC_REQUEST;
-	set_id(&m.id, JSONRPC_ID_NUM, "1");
-	set_str(&m.method, "tools/call");
-	set_str(&m.name, "simulate-research-query");
+	mcp_msgs_id(&m.id, JSONRPC_ID_NUM, "1");
+	mcp_msgs_str(&m.method, "tools/call");
+	mcp_msgs_str(&m.name, "simulate-research-query");
 	m.has_task = 1; /* params.task {ttl} */
 	send_msg(f, &c, &m);
 	request(f, &c, "tools/call", JSONRPC_ID_NUM, "2", "simulate-research-query");
 	c = ctx_at(20, MCP_S2C, "s", 1);
 	memset(&m, 0, sizeof(m));
 	m.kind = JSONRPC_RESULT;
-	set_id(&m.id, JSONRPC_ID_NUM, "1");
+	mcp_msgs_id(&m.id, JSONRPC_ID_NUM, "1");
 	m.has_task = 1; /* result.task {taskId, status: "working"} */
 	send_msg(f, &c, &m);
 	m.id.text[0] = '2';
@@ -885,10 +832,10 @@ static void test_stateless_2026_naming(void **state)
 	assert_value(f, "mcp_requests_in_flight{server_name=\"" EP "\"}", 1);
 	memset(&m, 0, sizeof(m));
 	m.kind = JSONRPC_RESULT;
-	set_id(&m.id, JSONRPC_ID_NUM, "0");
-	set_str(&m.peer_name, "srv-2026");
-	set_str(&m.peer_version, "0.9");
-	set_str(&m.protocol_version, "2026-07-28");
+	mcp_msgs_id(&m.id, JSONRPC_ID_NUM, "0");
+	mcp_msgs_str(&m.peer_name, "srv-2026");
+	mcp_msgs_str(&m.peer_version, "0.9");
+	mcp_msgs_str(&m.protocol_version, "2026-07-28");
 	c = ctx_at(3, MCP_S2C, "", 1);
 	send_msg(f, &c, &m);
 	assert_value(f, REQ("srv-2026", "tools/call", "ok"), 1);
@@ -907,9 +854,9 @@ static void test_stateless_2026_naming(void **state)
 		snprintf(id, sizeof(id), "%d", i);
 		c = ctx_at(10 * i, MCP_C2S, "", 1 + i);
 		request(f, &c, "tools/call", JSONRPC_ID_NUM, id, "echo");
-		set_id(&m.id, JSONRPC_ID_NUM, id);
+		mcp_msgs_id(&m.id, JSONRPC_ID_NUM, id);
 		if (i == 3)
-			set_str(&m.peer_version, "1.0");
+			mcp_msgs_str(&m.peer_version, "1.0");
 		c = ctx_at(10 * i + 1, MCP_S2C, "", 1 + i);
 		send_msg(f, &c, &m);
 	}
