@@ -39,7 +39,8 @@ SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 # Every pipeline stage is a library object set; main.c alone makes the daemon.
 LIB_SRCS := $(sort $(wildcard userspace/capture/*.c userspace/stream/*.c userspace/proto/*.c \
-	userspace/mcp/*.c userspace/metrics/*.c userspace/http/*.c userspace/calllog/*.c))
+	userspace/mcp/*.c userspace/metrics/*.c userspace/http/*.c userspace/calllog/*.c \
+	userspace/netobs/*.c))
 LIB_OBJS := $(patsubst %.c,$(OUTPUT)/obj/%.o,$(LIB_SRCS))
 MAIN_OBJ := $(OUTPUT)/obj/userspace/main.o
 

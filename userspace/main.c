@@ -24,6 +24,7 @@
 #include "http/http_server.h"
 #include "mcp/mcp.h"
 #include "metrics/metrics.h"
+#include "netobs/netobs.h"
 #include "stream/stream.h"
 #include "version.h"
 
@@ -57,6 +58,7 @@ struct main_opts {
 	unsigned long max_conns;
 	const char *log_calls;
 	int log_payloads;
+	const char *bridge; /* --bridge IFNAME: tc programs on its veths (netobs/) */
 };
 
 static void main_usage(FILE *f)
@@ -85,6 +87,9 @@ static void main_usage(FILE *f)
 		"                           ('-' for standard output); SIGHUP reopens it\n"
 		"  --log-payloads           with --log-calls: also log argument values and\n"
 		"                           results, secrets redacted (docs/call-log.md)\n"
+		"  --bridge IFNAME          measure the network of the containers on bridge\n"
+		"                           IFNAME with tc programs on its veths\n"
+		"                           (docs/network.md)\n"
 		"  -v, --verbose            log start-up details and the BPF verifier log\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            print the version\n");
@@ -111,7 +116,7 @@ static int main_parse_num(const char *opt, const char *s, double min, double max
 static int main_parse_args(int argc, char **argv, struct main_opts *o)
 {
 	enum { OPT_LISTEN = 256, OPT_TIMEOUT, OPT_IDLE, OPT_DEDUP, OPT_CAP, OPT_BODY, OPT_CONNS,
-	       OPT_LOG_CALLS, OPT_LOG_PAYLOADS, OPT_READ };
+	       OPT_LOG_CALLS, OPT_LOG_PAYLOADS, OPT_READ, OPT_BRIDGE };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "request-timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -123,6 +128,7 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o)
 		{ "log-calls", required_argument, NULL, OPT_LOG_CALLS },
 		{ "log-payloads", no_argument, NULL, OPT_LOG_PAYLOADS },
 		{ "read", required_argument, NULL, OPT_READ },
+		{ "bridge", required_argument, NULL, OPT_BRIDGE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -178,6 +184,13 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o)
 				return -1;
 			}
 			o->log_calls = optarg;
+			break;
+		case OPT_BRIDGE:
+			if (!*optarg) {
+				fprintf(stderr, "mcpwire: --bridge needs an interface name\n");
+				return -1;
+			}
+			o->bridge = optarg;
 			break;
 		case OPT_LOG_PAYLOADS:
 			o->log_payloads = 1;
@@ -369,6 +382,7 @@ int main(int argc, char **argv)
 	struct http_server *http = NULL;
 	struct capture *cap = NULL;
 	struct calllog *calls = NULL;
+	struct netobs *net = NULL;
 	struct sigaction sa = { .sa_handler = main_on_signal };
 	struct sigaction sa_hup = { .sa_handler = main_on_hup };
 	char err[256] = "";
@@ -450,6 +464,19 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
+	/* --- network side (netobs/): tc programs on the bridge's veths --- */
+	if (o.bridge) {
+		struct netobs_config ncfg = { .verbose = o.verbose };
+
+		rc = netobs_start(&net, o.bridge, &ncfg, err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "mcpwire: %s\n", err);
+			rc = 1;
+			goto cleanup;
+		}
+	}
+	/* --- end of network side --- */
+
 	http_server_set_ready(http, 1);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -482,6 +509,7 @@ int main(int argc, char **argv)
 				metrics_call_log_errors_set(m, calllog_errors(calls));
 			}
 			main_export_totals(cap, st, m);
+			netobs_poll(net, mcp, m, now); /* network side; NULL: no --bridge */
 			metrics_publish(m);
 			next_tick = now + MAIN_TICK_MS * 1000000ULL;
 		}
@@ -489,6 +517,7 @@ int main(int argc, char **argv)
 	rc = 0;
 
 cleanup:
+	netobs_stop(net); /* removes only the tc hooks mcpwire added */
 	capture_close(cap);
 	http_server_stop(http);
 	stream_table_free(st);
