@@ -88,7 +88,7 @@ num() { echo "${1:-0}"; }
 
 # tc_ours VETH: mcpwire's programs on VETH (ingress and egress), one per line
 tc_ours() {
-	{ tc filter show dev "$1" ingress; tc filter show dev "$1" egress; } 2>/dev/null | grep -o 'netobs_[a-z]*'
+	{ tc filter show dev "$1" ingress; tc filter show dev "$1" egress; } 2>/dev/null | grep -o ' name netobs_[a-z]*' | sed 's/ name //'
 }
 
 has_clsact() {
@@ -109,7 +109,7 @@ pcap_sum() {
 
 # start_tcpdump NAME VETH PORT: capture into $WORK/NAME.pcap; sets TCPDUMP_PID
 start_tcpdump() {
-	tcpdump -i "$2" -nn -U -w "$WORK/$1.pcap" "tcp port $3" >"$WORK/$1.tcpdump.log" 2>&1 </dev/null &
+	tcpdump -i "$2" -nn -U --immediate-mode -w "$WORK/$1.pcap" "tcp port $3" >"$WORK/$1.tcpdump.log" 2>&1 </dev/null &
 	TCPDUMP_PID=$!
 	mcpw_on_exit "stop_pid $TCPDUMP_PID 3"
 	wait_for 10 "tcpdump on $2" grep -q 'listening on' "$WORK/$1.tcpdump.log"

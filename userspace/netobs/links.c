@@ -88,7 +88,10 @@ static void netobs_links_msg(struct netobs_links *l, const struct nlmsghdr *nh)
 	int master = 0, veth = 0;
 	char name[IF_NAMESIZE] = "";
 
-	if (len < 0)
+	/* the bridge's own notifications (family AF_BRIDGE: port STP state,
+	 * VLANs) carry IFLA_MASTER but no IFLA_LINKINFO; membership is read
+	 * from the generic (AF_UNSPEC) ones only */
+	if (len < 0 || ifi->ifi_family != AF_UNSPEC)
 		return;
 	for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
 		switch (a->rta_type) {
