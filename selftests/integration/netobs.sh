@@ -11,7 +11,8 @@
 #               │                   else" before mcpwire starts
 #               ├─ veth ── "client" the SDK client (client.mjs)
 #               └─ veth ── "late"   added while mcpwire runs, json-server.mjs
-#                                   :3002, deleted while mcpwire runs
+#                                   :3002 reached over IPv6 (the bridge is
+#                                   dual-stack), deleted while mcpwire runs
 #
 # Asserted, from /metrics and tc(8):
 #  - mcpwire attaches its two programs to every veth of the bridge.
@@ -20,10 +21,14 @@
 #  - mcp_network_bytes_total / _packets_total of the undelayed server, per
 #    direction, against tcpdump on its veth over the same traffic (bytes
 #    within 10/+20 % of the IP lengths tcpdump saw, segments >= its packets).
+#  - mcp_network_retransmits_total: data segments of the slow server dropped
+#    after they crossed the veths (NFQUEUE in the client's INPUT) are each
+#    retransmitted and counted (>= drops); the fast server has 0.
 #  - one client reset (SO_LINGER 0) is exactly one in mcp_network_resets_total,
 #    though the flow crosses two of mcpwire's veths.
 #  - a veth that joins during the run gets the programs and its server's
-#    traffic is counted; one deleted during the run leaves mcpwire running.
+#    IPv6 traffic is counted (bytes against tcpdump, RTT samples); one
+#    deleted during the run leaves mcpwire running.
 #  - an endpoint never seen carrying MCP creates no series.
 #  - after SIGTERM: none of mcpwire's filters left on any veth, no clsact
 #    where mcpwire created it, and the pre-existing clsact with its foreign
@@ -61,8 +66,8 @@ source "$INTEG_DIR/netns.sh"
 source "$INTEG_DIR/lib.sh"
 
 tap_preflight netobs.sh ip tc node curl ss tcpdump python3
-[ "$NETOBS_NETEM" = 1 ] || command -v iptables >/dev/null || tap_fatal "iptables not found (make test-deps)"
-TAP_LOGS=(mcpwire.log slow.log fast.log late.log delay.log client-slow.err client-fast.err client-late.err)
+command -v iptables >/dev/null || tap_fatal "iptables not found (make test-deps)"
+TAP_LOGS=(mcpwire.log slow.log fast.log late.log delay.log drop.log client-slow.err client-fast.err client-late.err)
 
 mcpw_trap_install
 WORK=$(mktemp -d /tmp/mcpwire-netobs.XXXXXX)
@@ -97,11 +102,18 @@ has_clsact() {
 
 # pcap_sum FILE PORT: "c2s_bytes s2c_bytes c2s_packets s2c_packets" from the
 # IP lengths tcpdump prints for TCP port PORT
+# (IPv4: "length N)" on the header line; IPv6: "payload length: N)" plus
+# the 40-byte fixed header, the addresses on the same line)
 pcap_sum() {
 	tcpdump -r "$1" -nn -v 2>/dev/null | awk -v port="$2" '
-		/ length [0-9]+\)/ { match($0, / length [0-9]+\)/); len = substr($0, RSTART + 8, RLENGTH - 9) + 0; next }
+		/ IP6 .*payload length: [0-9]+\)/ {
+			match($0, /payload length: [0-9]+\)/); len = substr($0, RSTART + 16, RLENGTH - 17) + 40
+			sub(/.*payload length: [0-9]+\) /, "")
+		}
+		/ IP \(.* length [0-9]+\)/ { match($0, / length [0-9]+\)/); len = substr($0, RSTART + 8, RLENGTH - 9) + 0; next }
 		/ > / {
-			split($1, a, "."); sp = a[length(a)]
+			src = $1; if (src ~ /^[0-9][0-9]:/) src = $2
+			n = split(src, a, "."); sp = a[n]
 			if (sp == port) { sb += len; sn++ } else { cb += len; cn++ }
 		}
 		END { printf "%d %d %d %d\n", cb, sb, cn, sn }'
@@ -121,10 +133,10 @@ stop_tcpdump() {
 	wait "$TCPDUMP_PID" 2>/dev/null
 }
 
-# start_json NAME: json-server.mjs on FAST_PORT in container NAME
+# start_json NAME [HOST]: json-server.mjs on FAST_PORT in container NAME
 start_json() {
 	ip netns exec "${NETNS_NS[$1]}" env -i PATH=/usr/bin:/bin HOME=/nonexistent \
-		"$NODE" "$INTEG_DIR/json-server.mjs" --port "$FAST_PORT" >"$WORK/$1.log" 2>&1 </dev/null &
+		"$NODE" "$INTEG_DIR/json-server.mjs" --port "$FAST_PORT" --host "${2:-0.0.0.0}" >"$WORK/$1.log" 2>&1 </dev/null &
 	eval "JSON_PID_$1=$!"
 	mcpw_on_exit "stop_pid $! 3"
 	wait_for 20 "json-server.mjs in $1" listening "$1" "$FAST_PORT"
@@ -139,6 +151,7 @@ client() {
 
 # ------------------------------------------------------------ network
 
+NETNS_IPV6=1 # dual stack: the late container is reached over IPv6
 netns_up 2>"$WORK/net.err" && netns_add slow 2>>"$WORK/net.err" && netns_add fast 2>>"$WORK/net.err" &&
 	netns_add client 2>>"$WORK/net.err" ||
 	bail "network: bridge and three containers" "$(cat "$WORK/net.err")"
@@ -225,9 +238,23 @@ s=socket.create_connection((sys.argv[1],7070),timeout=5); s.sendall(b"x"*500)
 while s.recv(65536): pass' "$FAST_IP"
 wait "$NOTMCP_PID" 2>/dev/null
 
+# losses after the veths (in the client's INPUT), so the server's
+# retransmissions cross them twice
+ip netns exec "${NETNS_NS[client]}" "$PY" "$INTEG_DIR/nfq-delay.py" --queue 8 --delay-ms 0 \
+	--drop-every 7 --max-seconds 120 >"$WORK/drop.log" 2>&1 </dev/null &
+DROP_PID=$!
+mcpw_on_exit "stop_pid $DROP_PID 3"
+wait_for 10 "nfq-delay.py --drop-every" grep -qx ready "$WORK/drop.log" ||
+	bail "nfq-delay.py bound to queue 8" "$(cat "$WORK/drop.log")"
+netns_exec client iptables -A INPUT -p tcp --sport "$SLOW_PORT" -j NFQUEUE --queue-num 8 --queue-bypass ||
+	bail "iptables NFQUEUE rule in client"
+
 start_tcpdump fast "$V_FAST" "$FAST_PORT" || bail "tcpdump on $V_FAST"
 client slow "http://$SLOW_IP:$SLOW_PORT/mcp" basic ||
 	bail "client.mjs (basic) against the slow server" "$(tail -n 20 "$WORK/client-slow.err")"
+netns_exec client iptables -D INPUT -p tcp --sport "$SLOW_PORT" -j NFQUEUE --queue-num 8 --queue-bypass
+stop_pid "$DROP_PID" 3
+DROPPED=$(sed -n 's/^dropped //p' "$WORK/drop.log")
 client fast "http://$FAST_IP:$FAST_PORT/mcp" json ||
 	bail "client.mjs (json) against the fast server" "$(tail -n 20 "$WORK/client-fast.err")"
 stop_tcpdump
@@ -277,6 +304,16 @@ dir_check() { # DIR PCAP_BYTES PCAP_PACKETS
 dir_check client_to_server "$cb" "$cn"
 dir_check server_to_client "$sb" "$sn"
 
+# retransmissions
+s_re=$(num "$(mval "$WORK/m1" "mcp_network_retransmits_total{server_name=\"$SLOW_NAME\"}")")
+f_re=$(mval "$WORK/m1" "mcp_network_retransmits_total{server_name=\"$FAST_NAME\"}")
+if [ "${DROPPED:-0}" -ge 1 ] && [ "$s_re" -ge "$DROPPED" ] && [ "$f_re" = 0 ]; then
+	ok "retransmits: $s_re for the slow server ($DROPPED segments dropped past its veth), 0 for the fast one"
+else
+	not_ok "retransmits: every segment dropped past the veth is retransmitted and counted" \
+		"dropped: ${DROPPED:-?}; retransmits: slow $s_re, fast ${f_re:-absent}"
+fi
+
 n7070=$(grep -c ':7070' "$WORK/m1")
 unattr=$(num "$(mval "$WORK/m1" mcpwire_network_endpoints_unattributed)")
 if [ "$n7070" = 0 ] && [ "$unattr" -ge 1 ]; then
@@ -307,8 +344,8 @@ fi
 
 stop_pid "$JSON_PID_fast" 3
 netns_add late 2>"$WORK/net-late.err" || bail "container late added during the run" "$(cat "$WORK/net-late.err")"
-V_LATE=${NETNS_VETH[late]} LATE_IP=${NETNS_IP[late]}
-start_json late || bail "json-server.mjs listens in late" "$(tail -n 20 "$WORK/late.log")"
+V_LATE=${NETNS_VETH[late]} LATE_IP6=${NETNS_IP6[late]}
+start_json late :: || bail "json-server.mjs listens in late" "$(tail -n 20 "$WORK/late.log")"
 if wait_for 10 "mcpwire on $V_LATE" test "$(tc_ours "$V_LATE" | wc -l)" = 2; then
 	ok "the veth $V_LATE that joined during the run got both programs"
 else
@@ -317,7 +354,7 @@ fi
 scrape "$WORK/m3"
 b0=$(num "$(mval "$WORK/m3" "mcp_network_bytes_total{server_name=\"$FAST_NAME\",direction=\"server_to_client\"}")")
 start_tcpdump late "$V_LATE" "$FAST_PORT" || bail "tcpdump on $V_LATE"
-client late "http://$LATE_IP:$FAST_PORT/mcp" json ||
+client late "http://[$LATE_IP6]:$FAST_PORT/mcp" json ||
 	bail "client.mjs (json) against the late server" "$(tail -n 20 "$WORK/client-late.err")"
 stop_tcpdump
 sleep 4
@@ -325,9 +362,15 @@ scrape "$WORK/m4"
 b1=$(num "$(mval "$WORK/m4" "mcp_network_bytes_total{server_name=\"$FAST_NAME\",direction=\"server_to_client\"}")")
 read -r _ lsb _ _ < <(pcap_sum "$WORK/late.pcap" "$FAST_PORT")
 if [ "$lsb" -gt 0 ] && awk -v d="$((b1 - b0))" -v t="$lsb" 'BEGIN { exit !(d >= 0.9 * t && d <= 1.2 * t) }'; then
-	ok "the late server's traffic is counted: +$((b1 - b0)) bytes server_to_client, tcpdump $lsb"
+	ok "the late server's IPv6 traffic is counted: +$((b1 - b0)) bytes server_to_client, tcpdump $lsb"
 else
-	not_ok "the late server's traffic is counted" "+$((b1 - b0)) bytes server_to_client, tcpdump on $V_LATE: $lsb"
+	not_ok "the late server's IPv6 traffic is counted" "+$((b1 - b0)) bytes server_to_client, tcpdump on $V_LATE: $lsb"
+fi
+l_cnt=$(rtt m4 "count{server_name=\"$FAST_NAME\"}")
+if [ "$l_cnt" -gt "$f_cnt" ]; then
+	ok "rtt: the late server's IPv6 handshakes are sampled ($f_cnt -> $l_cnt)"
+else
+	not_ok "rtt: the late server's IPv6 handshakes are sampled" "count $f_cnt -> $l_cnt"
 fi
 
 ip link del dev "$V_LATE"

@@ -11,6 +11,9 @@
 #       --queue-num 7 --queue-bypass
 #   ip netns exec NS nfq-delay.py --queue 7 --delay-ms 100 --max-seconds 120
 #
+# --drop-every N drops instead every Nth IPv4 TCP segment that carries
+# payload (for a loss the sender must repair), and prints "dropped K" at exit.
+#
 # Prints "ready" once bound. Exits after --max-seconds, on SIGTERM, or when
 # the socket fails; --queue-bypass lets packets through when it is gone.
 import argparse
@@ -30,7 +33,9 @@ NFQNL_CFG_CMD_BIND = 1
 NFQNL_COPY_META = 1
 NFQA_PACKET_HDR = 1
 NFQA_VERDICT_HDR = 2
-NF_ACCEPT = 1
+NFQA_PAYLOAD = 10
+NF_DROP, NF_ACCEPT = 0, 1
+NFQNL_COPY_PACKET = 2
 NLM_F_REQUEST, NLM_F_ACK = 1, 4
 NLMSG_ERROR = 2
 
@@ -50,6 +55,7 @@ def main():
     ap.add_argument('--queue', type=int, required=True)
     ap.add_argument('--delay-ms', type=float, required=True)
     ap.add_argument('--max-seconds', type=float, default=120)
+    ap.add_argument('--drop-every', type=int, default=0)
     a = ap.parse_args()
     if not (0 <= a.delay_ms <= 5000 and 0 < a.max_seconds <= 3600):
         sys.exit('nfq-delay.py: --delay-ms 0..5000, --max-seconds 1..3600')
@@ -60,7 +66,7 @@ def main():
     s.bind((0, 0))
     seq = 1
     for m in (msg(NFQNL_MSG_CONFIG, a.queue, [attr(NFQA_CFG_CMD, struct.pack('=BxH', NFQNL_CFG_CMD_BIND, 0))], seq, NLM_F_REQUEST | NLM_F_ACK),
-              msg(NFQNL_MSG_CONFIG, a.queue, [attr(NFQA_CFG_PARAMS, struct.pack('>IB', 0, NFQNL_COPY_META))], seq + 1, NLM_F_REQUEST | NLM_F_ACK)):
+              msg(NFQNL_MSG_CONFIG, a.queue, [attr(NFQA_CFG_PARAMS, struct.pack('>IB', 128, NFQNL_COPY_PACKET))], seq + 1, NLM_F_REQUEST | NLM_F_ACK)):
         s.send(m)
         r = s.recv(65536)
         ln, t = struct.unpack_from('=IH', r)
@@ -71,6 +77,7 @@ def main():
     held = collections.deque()  # (release time, packet id)
     end = time.monotonic() + a.max_seconds
     delay = a.delay_ms / 1000
+    data_segs = dropped = 0
     while not stop and time.monotonic() < end:
         now = time.monotonic()
         while held and held[0][0] <= now:
@@ -91,17 +98,40 @@ def main():
                 break
             if t == (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET:
                 p = off + 20  # nlmsghdr + nfgenmsg
+                pid = pkt = None
                 while p + 4 <= off + ln:
                     alen, atype = struct.unpack_from('=HH', buf, p)
                     if alen < 4:
                         break
                     if (atype & 0x7fff) == NFQA_PACKET_HDR:
-                        held.append((time.monotonic() + delay, struct.unpack_from('>I', buf, p + 4)[0]))
+                        pid = struct.unpack_from('>I', buf, p + 4)[0]
+                    elif (atype & 0x7fff) == NFQA_PAYLOAD:
+                        pkt = buf[p + 4:p + alen]
                     p += (alen + 3) & ~3
+                if pid is not None and a.drop_every and tcp_payload(pkt) > 0:
+                    data_segs += 1
+                    if data_segs % a.drop_every == 0:
+                        dropped += 1
+                        s.send(msg(NFQNL_MSG_VERDICT, a.queue, [attr(NFQA_VERDICT_HDR, struct.pack('>II', NF_DROP, pid))], 0))
+                        pid = None
+                if pid is not None:
+                    held.append((time.monotonic() + delay, pid))
             off += (ln + 3) & ~3
     # what is still held goes out now rather than waiting for the bypass
     for _, pid in held:
         s.send(msg(NFQNL_MSG_VERDICT, a.queue, [attr(NFQA_VERDICT_HDR, struct.pack('>II', NF_ACCEPT, pid))], 0))
+    if a.drop_every:
+        print('dropped %d' % dropped, flush=True)
+
+
+def tcp_payload(pkt):
+    """TCP payload bytes of an IPv4 packet (RFC 791, RFC 9293 headers), -1 if not one."""
+    if not pkt or len(pkt) < 20 or pkt[0] >> 4 != 4 or pkt[9] != 6:
+        return -1
+    ihl = (pkt[0] & 15) * 4
+    if len(pkt) < ihl + 13:
+        return -1
+    return struct.unpack_from('>H', pkt, 2)[0] - ihl - (pkt[ihl + 12] >> 4) * 4
 
 
 if __name__ == '__main__':
