@@ -11,8 +11,10 @@
 #               │                   else" before mcpwire starts
 #               ├─ veth ── "client" the SDK client (client.mjs)
 #               └─ veth ── "late"   added while mcpwire runs, json-server.mjs
-#                                   :3002 reached over IPv6 (the bridge is
-#                                   dual-stack), deleted while mcpwire runs
+#                                   :3002 reached over IPv6 from the host (so
+#                                   only its own veth sees that traffic; the
+#                                   bridge is dual-stack), deleted while
+#                                   mcpwire runs
 #
 # Asserted, from /metrics and tc(8):
 #  - mcpwire attaches its two programs to every veth of the bridge.
@@ -142,9 +144,12 @@ start_json() {
 	wait_for 20 "json-server.mjs in $1" listening "$1" "$FAST_PORT"
 }
 
-# client NAME URL MIX: client.mjs from the client container
+# client NAME URL MIX [host]: client.mjs from the client container, or
+# from the host
 client() {
-	netns_exec client timeout 60 "$NODE" "$INTEG_DIR/client.mjs" --url "$2" \
+	local in=(netns_exec client)
+	[ "${4:-}" = host ] && in=()
+	"${in[@]}" timeout 60 "$NODE" "$INTEG_DIR/client.mjs" --url "$2" \
 		--record "$WORK/record-$1.json" --mix "$3" --repeat 2 --max-seconds 50 --quiet \
 		>"$WORK/client-$1.out" 2>"$WORK/client-$1.err"
 }
@@ -354,7 +359,8 @@ fi
 scrape "$WORK/m3"
 b0=$(num "$(mval "$WORK/m3" "mcp_network_bytes_total{server_name=\"$FAST_NAME\",direction=\"server_to_client\"}")")
 start_tcpdump late "$V_LATE" "$FAST_PORT" || bail "tcpdump on $V_LATE"
-client late "http://[$LATE_IP6]:$FAST_PORT/mcp" json ||
+# from the host: only the late veth sees this traffic
+client late "http://[$LATE_IP6]:$FAST_PORT/mcp" json host ||
 	bail "client.mjs (json) against the late server" "$(tail -n 20 "$WORK/client-late.err")"
 stop_tcpdump
 sleep 4
