@@ -413,10 +413,12 @@ static void test_client_side_only(void **state)
 	lines = flush_and_read(f);
 	assert_int_equal(json_array_size(lines), 1);
 	o = json_array_get(lines, 0);
-	assert_keys(o, BASE_KEYS ",session,client_pid,client_comm");
+	/* the client's own timestamps timed it: that is also what it waited */
+	assert_keys(o, BASE_KEYS ",session,client_pid,client_comm,client_duration_ms");
 	assert_jint(o, "client_pid", 777);
 	assert_jstr(o, "client_comm", "python3");
 	assert_jreal(o, "duration_ms", 4);
+	assert_jreal(o, "client_duration_ms", 4);
 	json_decref(lines);
 }
 
