@@ -699,6 +699,7 @@ int mcp_set_call_sink(struct mcp_state *s, const struct mcp_call_sink *sink)
 		memset(&s->call_sink, 0, sizeof(s->call_sink));
 		mcp_defer_free(s->defer); /* what it held goes to the old sink */
 		s->defer = NULL;
+		memset(s->waits.defer, 0, s->waits.pair.t.cap * sizeof(*s->waits.defer));
 		return 0;
 	}
 	/* calloc: pages are touched only as slots get used, and the pending
@@ -710,6 +711,8 @@ int mcp_set_call_sink(struct mcp_state *s, const struct mcp_call_sink *sink)
 	if (!s->calls || !s->clients)
 		return -ENOMEM;
 	s->call_sink = *sink;
+	/* tokens of the old FIFO must not meet records of the new one */
+	memset(s->waits.defer, 0, s->waits.pair.t.cap * sizeof(*s->waits.defer));
 	mcp_defer_free(s->defer);
 	s->defer = mcp_defer_new(s->cfg.max_deferred, s->cfg.dedup_window_ns, s->m, sink);
 	return s->defer ? 0 : -ENOMEM;
