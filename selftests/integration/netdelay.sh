@@ -157,14 +157,16 @@ stop_mcpwire() {
 	fi
 	MCPWIRE_PID=""
 }
-# metric_sum FILE NAME LABEL_SUBSTRING...: sum of the samples of NAME whose
-# line holds every substring ("absent" when none).
+# metric_sum FILE NAME LABEL_SUBSTRING...: sum of the samples of NAME (with
+# labels or without) whose line holds every substring ("absent" when none).
 metric_sum() {
 	local f=$1 name=$2
 	shift 2
 	awk -v n="$name" -v want="$(printf '%s\034' "$@")" '
 		BEGIN { k = split(want, w, "\034") - 1 }
-		index($0, n "{") == 1 { for (i = 1; i <= k; i++) if (!index($0, w[i])) next; s += $NF; hit = 1 }
+		index($0, n "{") == 1 || index($0, n " ") == 1 {
+			for (i = 1; i <= k; i++) if (!index($0, w[i])) next
+			s += $NF; hit = 1 }
 		END { print hit ? s + 0 : "absent" }' "$f"
 }
 
