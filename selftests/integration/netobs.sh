@@ -37,7 +37,7 @@
 #    filter untouched.
 #
 # Delay: this kernel has no sch_netem (the usual `tc qdisc add dev VETH root
-# netem delay 100ms`), so the delay line is nfq-delay.py behind an iptables
+# netem delay 100ms`), so the delay line is nfq-delay.c behind an iptables
 # NFQUEUE rule in the slow container's OUTPUT chain: every packet the server
 # sends (the SYN-ACK included) waits 100 ms. It never touches the host's
 # firewall. With netem available, NETOBS_NETEM=1 uses netem on the host end
@@ -67,13 +67,15 @@ source "$INTEG_DIR/netns.sh"
 # shellcheck source=lib.sh
 source "$INTEG_DIR/lib.sh"
 
-tap_preflight netobs.sh ip tc node curl ss tcpdump python3
+tap_preflight netobs.sh ip tc node curl ss tcpdump python3 cc
 command -v iptables >/dev/null || tap_fatal "iptables not found (make test-deps)"
 TAP_LOGS=(mcpwire.log slow.log fast.log late.log delay.log drop.log client-slow.err client-fast.err client-late.err)
 
 mcpw_trap_install
 WORK=$(mktemp -d /tmp/mcpwire-netobs.XXXXXX)
 [ "$KEEP" = 1 ] || mcpw_on_exit "rm -rf '$WORK'"
+cc -O2 -Wall -Werror -o "$WORK/nfq-delay" "$INTEG_DIR/nfq-delay.c" 2>"$WORK/cc.err" ||
+	tap_fatal "nfq-delay.c does not build: $(cat "$WORK/cc.err")"
 PY=$(command -v python3)
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 NODE=$(command -v node)
@@ -182,11 +184,11 @@ if [ "$NETOBS_NETEM" = 1 ]; then
 		bail "netem delay on $V_SLOW"
 	mcpw_on_exit "tc qdisc del dev '$V_SLOW' root 2>/dev/null"
 else
-	ip netns exec "${NETNS_NS[slow]}" "$PY" "$INTEG_DIR/nfq-delay.py" --queue 7 \
-		--delay-ms "$DELAY_MS" --max-seconds 300 >"$WORK/delay.log" 2>&1 </dev/null &
+	ip netns exec "${NETNS_NS[slow]}" "$WORK/nfq-delay" 7 "$DELAY_MS" "$WORK/delay.ready" \
+		>"$WORK/delay.log" 2>&1 </dev/null &
 	mcpw_on_exit "stop_pid $! 3"
-	wait_for 10 "nfq-delay.py" grep -qx ready "$WORK/delay.log" ||
-		bail "nfq-delay.py bound to queue 7" "$(cat "$WORK/delay.log")"
+	wait_for 10 "nfq-delay" test -e "$WORK/delay.ready" ||
+		bail "nfq-delay bound to queue 7" "$(cat "$WORK/delay.log")"
 	netns_exec slow iptables -A OUTPUT -p tcp --sport "$SLOW_PORT" -j NFQUEUE --queue-num 7 --queue-bypass ||
 		bail "iptables NFQUEUE rule in slow"
 fi
@@ -245,12 +247,12 @@ wait "$NOTMCP_PID" 2>/dev/null
 
 # losses after the veths (in the client's INPUT), so the server's
 # retransmissions cross them twice
-ip netns exec "${NETNS_NS[client]}" "$PY" "$INTEG_DIR/nfq-delay.py" --queue 8 --delay-ms 0 \
-	--drop-every 7 --max-seconds 120 >"$WORK/drop.log" 2>&1 </dev/null &
+ip netns exec "${NETNS_NS[client]}" "$WORK/nfq-delay" 8 0 "$WORK/drop.ready" 7 \
+	>"$WORK/drop.log" 2>&1 </dev/null &
 DROP_PID=$!
 mcpw_on_exit "stop_pid $DROP_PID 3"
-wait_for 10 "nfq-delay.py --drop-every" grep -qx ready "$WORK/drop.log" ||
-	bail "nfq-delay.py bound to queue 8" "$(cat "$WORK/drop.log")"
+wait_for 10 "nfq-delay, dropping" test -e "$WORK/drop.ready" ||
+	bail "nfq-delay bound to queue 8" "$(cat "$WORK/drop.log")"
 netns_exec client iptables -A INPUT -p tcp --sport "$SLOW_PORT" -j NFQUEUE --queue-num 8 --queue-bypass ||
 	bail "iptables NFQUEUE rule in client"
 
@@ -259,7 +261,7 @@ client slow "http://$SLOW_IP:$SLOW_PORT/mcp" basic ||
 	bail "client.mjs (basic) against the slow server" "$(tail -n 20 "$WORK/client-slow.err")"
 netns_exec client iptables -D INPUT -p tcp --sport "$SLOW_PORT" -j NFQUEUE --queue-num 8 --queue-bypass
 stop_pid "$DROP_PID" 3
-DROPPED=$(sed -n 's/^dropped //p' "$WORK/drop.log")
+DROPPED=$(sed -n 's/^nfq-delay: dropped //p' "$WORK/drop.log")
 client fast "http://$FAST_IP:$FAST_PORT/mcp" json ||
 	bail "client.mjs (json) against the fast server" "$(tail -n 20 "$WORK/client-fast.err")"
 stop_tcpdump
