@@ -112,8 +112,9 @@ static void stream_drop(struct stream_table *st, struct stream_conn *c, uint64_t
 /*
  * "unix:" and the server's address (struct mw_open_event's path) as ss(8)
  * shows it: a path up to its NUL, an abstract name as '@' and its bytes with
- * NULs as '@'; bytes outside printable ASCII become '?', so the label is
- * valid UTF-8 whatever the name holds. "unix:unnamed" when the connection
+ * NULs as '@', except trailing NULs (libuv, so Node, binds abstract names
+ * padded with NULs to the whole sun_path); bytes outside printable ASCII
+ * become '?', so the label is valid UTF-8 whatever the name holds. "unix:unnamed" when the connection
  * has no address (a socketpair handed to an HTTP server). Both ends of a
  * connection name the same address (mw_unix_path()), so the same label.
  */
@@ -126,6 +127,9 @@ static void stream_unix_label(char *out, size_t size, const struct stream_conn_i
 		snprintf(out, size, "unix:unnamed");
 		return;
 	}
+	if (info->path[0] == 0)
+		while (n > 1 && info->path[n - 1] == 0)
+			n--;
 	o = (size_t)snprintf(out, size, "unix:");
 	for (size_t i = 0; i < n && o + 1 < size; i++) {
 		uint8_t ch = info->path[i];
