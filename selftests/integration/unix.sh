@@ -153,6 +153,9 @@ sdk_scenario() {
 		stop_mcpwire "$name"
 		return
 	fi
+	# past mcp/'s 1 s hold: check.mjs judges as soon as the counts equal
+	# the record, so a client-side copy counted twice must be out by then
+	sleep 2.5
 	node "$INTEG_DIR/check.mjs" --record "$WORK/$name.json" --metrics-url "$MCPWIRE_URL/metrics" \
 		--server-name "$SERVER_NAME" --server-version "$SERVER_VERSION" --transport streamable_http \
 		--settle-seconds 8 --save "$WORK/metrics-$name.txt" >"$WORK/check-$name.out" 2>&1
