@@ -28,9 +28,10 @@
 /* State of one fd in `fdinfo`. Everything but CANDIDATE and MCP returns after
  * the one lookup. */
 enum mw_fd_state {
-	MW_FD_SKIP = 1,	     /* not a kind we trace (file, UDP, pipe/unix beyond fd 1) */
-	MW_FD_CANDIDATE = 2, /* TCP socket or stdio fd, no data seen yet */
-	MW_FD_MCP = 3,	     /* first bytes looked like HTTP/1.x or JSON (stdio: JSON-RPC) */
+	MW_FD_SKIP = 1,	     /* not a kind we trace (file, UDP, unix datagram, pipe beyond fd 1) */
+	MW_FD_CANDIDATE = 2, /* TCP or unix stream socket, or stdio fd, no data seen yet */
+	MW_FD_MCP = 3,	     /* first bytes looked like HTTP/1.x or JSON (stdio: JSON-RPC;
+			      * unix beyond fd 1: HTTP only) */
 	MW_FD_NOT_MCP = 4,   /* first bytes ruled MCP out */
 };
 

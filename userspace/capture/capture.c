@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -34,6 +35,7 @@ struct capture {
 	uint64_t last_sweep_ns;
 	uint64_t *percpu;	/* scratch for capture_drops(): one u64 per possible CPU */
 	int ncpus;
+	uint64_t sock_key[2];	/* capture_sock_id()'s key, random per run */
 };
 
 static const char *const capture_drop_names[MW_DROP__MAX] = {
@@ -127,6 +129,47 @@ static void capture_key(const struct mw_event_hdr *h, struct stream_key *k)
 	k->gen = h->gen;
 }
 
+/* murmur3's 64-bit finalizer: a bijection, so distinct inputs stay distinct. */
+static uint64_t capture_fmix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/*
+ * A unix socket's identity for stream/'s flow table, from the address of its
+ * struct sock (bpf/mcpwire.h, MW_FAM_UNIX): what pairs the two ends of a
+ * connection must not collide while both live, and no kernel address may
+ * travel further than this function (nothing downstream needs one, and
+ * logs, the API or a debugger would show it). A keyed bijection does both:
+ * distinct socks never share an id, and without the per-run random key the
+ * id says nothing about the address. It is not a MAC; the key never leaves
+ * this process. 0 (no peer) stays 0.
+ */
+static uint64_t capture_sock_id(const struct capture *c, uint64_t sk)
+{
+	if (!sk)
+		return 0;
+	return capture_fmix64(capture_fmix64(sk ^ c->sock_key[0]) ^ c->sock_key[1]);
+}
+
+static void capture_unix_ids(const struct capture *c, struct stream_conn_info *info)
+{
+	uint64_t sk;
+
+	for (int i = 0; i < 2; i++) {
+		uint8_t *a = i ? info->raddr : info->laddr;
+
+		memcpy(&sk, a, sizeof(sk));
+		sk = capture_sock_id(c, sk);
+		memcpy(a, &sk, sizeof(sk));
+	}
+}
+
 /* Ring-buffer callback. Sizes come from the kernel but are still checked:
  * a record that does not match its type is counted and skipped. */
 static int capture_handle(void *ctx, void *data, size_t size)
@@ -164,6 +207,12 @@ static int capture_handle(void *ctx, void *data, size_t size)
 		info.rport = e->rport;
 		memcpy(info.laddr, e->laddr, sizeof(info.laddr));
 		memcpy(info.raddr, e->raddr, sizeof(info.raddr));
+		if (e->family == MW_FAM_UNIX) {
+			capture_unix_ids(c, &info);
+			info.path_len = e->path_len < sizeof(info.path) ? e->path_len :
+									  sizeof(info.path);
+			memcpy(info.path, e->path, info.path_len);
+		}
 		info.tgid = h->tgid;
 		memcpy(info.comm, e->comm, sizeof(info.comm));
 		info.comm[sizeof(info.comm) - 1] = '\0';
@@ -245,6 +294,11 @@ int capture_open(const struct capture_config *cfg, struct stream_table *st, stru
 	}
 	c->st = st;
 	c->verbose = cfg->verbose;
+	if (getrandom(c->sock_key, sizeof(c->sock_key), 0) != sizeof(c->sock_key)) {
+		err_ = -errno;
+		snprintf(err, errlen, "capture: no random key: %s", strerror(errno));
+		goto cleanup;
+	}
 	c->ncpus = libbpf_num_possible_cpus();
 	if (c->ncpus <= 0) {
 		err_ = c->ncpus ? c->ncpus : -EINVAL;
