@@ -6,7 +6,7 @@
 // StreamableHTTPServerTransport with enableJsonResponse: true, one transport
 // per session, on node:http. Used by http-full.sh.
 //
-//   node json-server.mjs [--port 3002] [--host 0.0.0.0]
+//   node json-server.mjs [--port 3002] [--host 0.0.0.0] [--name SERVER_NAME]
 //
 // Paths:
 //   /mcp          the server: sessions, JSON answers, the standalone GET
@@ -37,6 +37,9 @@ const { values: opt } = parseArgs({
 	options: {
 		port: { type: 'string', default: '3002' },
 		host: { type: 'string', default: '0.0.0.0' },
+		// serverInfo.name, so several of these servers can be told apart
+		// in /metrics (scope.sh)
+		name: { type: 'string', default: '' },
 	},
 });
 
@@ -45,7 +48,7 @@ export const VERSION = '1.2.3';
 const TINY_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg==';
 
 function newServer() {
-	const s = new McpServer({ name: NAME, version: VERSION });
+	const s = new McpServer({ name: opt.name || NAME, version: VERSION });
 	const text = (t) => ({ content: [{ type: 'text', text: t }] });
 	s.registerTool('echo', { inputSchema: { message: z.string() } }, async ({ message }) => text(`Echo: ${message}`));
 	s.registerTool('get-sum', { inputSchema: { a: z.number(), b: z.number() } }, async ({ a, b }) => text(String(a + b)));
