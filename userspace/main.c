@@ -557,15 +557,6 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 		now = main_now_ns();
-		if (scope && scope_poll(scope, now) == 1) {
-			rc = capture_set_scope(cap, scope_namespaces(scope));
-			if (rc)
-				fprintf(stderr, "mcpwire: warning: cannot update the BPF scope map: %s\n",
-					strerror(-rc));
-			if (o.verbose)
-				fprintf(stderr, "mcpwire: scope: %u network namespace(s) in scope\n",
-					scope_namespaces(scope)->n);
-		}
 		if (reopen_log) {
 			reopen_log = 0;
 			if (calllog_reopen(calls, err, sizeof(err)))
@@ -573,6 +564,17 @@ int main(int argc, char **argv)
 					err);
 		}
 		if (now >= next_tick) {
+			/* link events wait for the tick: one recv per tick, not
+			 * per ring-buffer wake-up */
+			if (scope && scope_poll(scope, now) == 1) {
+				rc = capture_set_scope(cap, scope_namespaces(scope));
+				if (rc)
+					fprintf(stderr, "mcpwire: warning: cannot update the BPF "
+						"scope map: %s\n", strerror(-rc));
+				if (o.verbose)
+					fprintf(stderr, "mcpwire: scope: %u network namespace(s) "
+						"in scope\n", scope_namespaces(scope)->n);
+			}
 			mcp_tick(mcp, now);
 			if (calls) {
 				calllog_flush(calls);

