@@ -47,7 +47,7 @@ TAP_LOGS=(mcpwire.log docker-api.log server-a.log server-b.log server-host.log s
 mcpw_trap_install
 WORK=$(mktemp -d /tmp/mcpwire-scope.XXXXXX)
 [ "$KEEP" = 1 ] || mcpw_on_exit "rm -rf '$WORK'"
-time_left() { [ "$SECONDS" -lt "$DEADLINE" ]; }
+watchdog $((DEADLINE - SECONDS + 10))
 
 # ------------------------------------------------------------------ network
 
