@@ -34,6 +34,7 @@ _Static_assert(MW_CLASS_NOT_MCP == 0 && MW_CLASS_JSON == 3 && MW_CLASS_MAYBE == 
 const volatile __u32 self_tgid = 0;		/* mcpwire itself: never traced */
 const volatile __u32 cap_bytes = 1 << 20;	/* one syscall captured in full up to this */
 const volatile __u32 tail_bytes = 64 << 10;	/* past the cap: head (cap - tail) + tail */
+const volatile __u32 scope_enabled = 0;		/* --network/--bridge: see scope_netns */
 
 /* Connection generations; only uniqueness per tgid<<32|fd matters. */
 __u64 mw_next_gen = 0;
@@ -71,6 +72,14 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
+/* --network/--bridge (userspace/scope/): the network namespaces whose traffic
+ * is reported, by inode number. Read once per connection, in mw_conn_start(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MW_SCOPE_NETNS_MAX);
+	__type(key, __u32);  /* netns inode (net->ns.inum) */
+	__type(value, __u8); /* unused */
+} scope_netns SEC(".maps");
 
 static __always_inline void mw_drop(__u32 reason, __u64 n)
 {
@@ -251,6 +260,22 @@ static __always_inline void mw_fd_forget(__u64 key)
 }
 
 /*
+ * Scope check, once per connection: true when scoping is on and c's network
+ * namespace is not in `scope_netns`. Pipes and unix sockets carry no netns of
+ * their own in c; they get the current task's (the process using the fd),
+ * which is what "a stdio server in a container" is scoped by.
+ */
+static __always_inline bool mw_scope_out(struct mw_conn *c)
+{
+	if (!c->netns) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+		c->netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+	}
+	return scope_enabled && !bpf_map_lookup_elem(&scope_netns, &c->netns);
+}
+
+/*
  * Starts tracking fd as a new connection with role (accept/connect), or, with
  * MW_ROLE_UNKNOWN, an fd met for the first time on a data syscall. Caches the
  * fd's verdict in `fdinfo`. Returns the fd's enum mw_family when it is a
@@ -280,6 +305,13 @@ static __noinline __u32 mw_conn_start(__u64 key, __u32 fd, __u32 role)
 		if (old)
 			bpf_map_delete_elem(&conns, &key);
 		fi.state = MW_FD_SKIP;
+		bpf_map_update_elem(&fdinfo, &key, &fi, BPF_ANY);
+		return MW_FAM_UNKNOWN;
+	}
+	if (mw_scope_out(&c)) {
+		if (old)
+			bpf_map_delete_elem(&conns, &key);
+		fi.state = MW_FD_OUT_OF_SCOPE;
 		bpf_map_update_elem(&fdinfo, &key, &fi, BPF_ANY);
 		return MW_FAM_UNKNOWN;
 	}

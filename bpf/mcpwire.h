@@ -82,7 +82,8 @@ struct mw_open_event {
 	__u32 family; /* enum mw_family */
 	__u16 lport;  /* local port, host byte order */
 	__u16 rport;  /* remote port, host byte order */
-	__u32 netns;  /* network namespace inode of the socket */
+	__u32 netns;  /* network namespace inode of the socket; for pipes, and unix
+		       * sockets without one, of the process (--network scope) */
 	/* TCP: IPv4 in the first 4 bytes, network byte order. MW_FAM_PIPE: the
 	 * pipe's inode number (__u64, host order) in the first 8 bytes of both.
 	 * MW_FAM_UNIX: the address of this socket's struct sock in the first 8

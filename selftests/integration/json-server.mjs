@@ -7,10 +7,12 @@
 // per session, on node:http. Used by http-full.sh.
 //
 //   node json-server.mjs [--port 3002] [--host 0.0.0.0] [--socket PATH] [--sse]
+//                        [--name SERVER_NAME]
 //
 // --socket PATH listens on a unix socket at PATH instead (an existing file
-// there is removed first; @NAME is the abstract socket NAME); --sse answers POSTs with SSE streams, the SDK's
-// default, instead of JSON bodies.
+// there is removed first; @NAME is the abstract socket NAME); --sse answers
+// POSTs with SSE streams, the SDK's default, instead of JSON bodies; --name
+// sets serverInfo.name, so several of these servers can be told apart.
 //
 // Paths:
 //   /mcp          the server: sessions, JSON answers, the standalone GET
@@ -44,6 +46,9 @@ const { values: opt } = parseArgs({
 		host: { type: 'string', default: '0.0.0.0' },
 		socket: { type: 'string' },
 		sse: { type: 'boolean', default: false },
+		// serverInfo.name, so several of these servers can be told apart
+		// in /metrics (scope.sh)
+		name: { type: 'string', default: '' },
 	},
 });
 
@@ -52,7 +57,7 @@ export const VERSION = '1.2.3';
 const TINY_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg==';
 
 function newServer() {
-	const s = new McpServer({ name: NAME, version: VERSION });
+	const s = new McpServer({ name: opt.name || NAME, version: VERSION });
 	const text = (t) => ({ content: [{ type: 'text', text: t }] });
 	s.registerTool('echo', { inputSchema: { message: z.string() } }, async ({ message }) => text(`Echo: ${message}`));
 	s.registerTool('get-sum', { inputSchema: { a: z.number(), b: z.number() } }, async ({ a, b }) => text(String(a + b)));
