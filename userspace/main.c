@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <linux/types.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@
 #include "mcp/mcp.h"
 #include "metrics/metrics.h"
 #include "netobs/netobs.h"
+#include "scope/resolve.h"
+#include "scope/scope.h"
 #include "stream/stream.h"
 #include "version.h"
 
@@ -58,7 +61,9 @@ struct main_opts {
 	unsigned long max_conns;
 	const char *log_calls;
 	int log_payloads;
-	const char *bridge; /* --bridge IFNAME: tc programs on its veths (netobs/) */
+	const char *network;	   /* --network NAME (Docker network) */
+	const char *bridge;	   /* --bridge IFNAME */
+	const char *docker_socket; /* --docker-socket PATH, NULL: the default */
 };
 
 static void main_usage(FILE *f)
@@ -87,9 +92,13 @@ static void main_usage(FILE *f)
 		"                           ('-' for standard output); SIGHUP reopens it\n"
 		"  --log-payloads           with --log-calls: also log argument values and\n"
 		"                           results, secrets redacted (docs/call-log.md)\n"
-		"  --bridge IFNAME          measure the network of the containers on bridge\n"
-		"                           IFNAME with tc programs on its veths\n"
-		"                           (docs/network.md)\n"
+		"  --network NAME           report only containers on Docker network NAME\n"
+		"                           (its bridge looked up through the Docker Engine API)\n"
+		"  --bridge IFNAME          report only network namespaces with a veth on bridge\n"
+		"                           IFNAME (docs/scope.md), and measure its network\n"
+		"                           with tc programs on the veths (docs/network.md)\n"
+		"  --docker-socket PATH     the Docker Engine API's socket for --network\n"
+		"                           (default /var/run/docker.sock)\n"
 		"  -v, --verbose            log start-up details and the BPF verifier log\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            print the version\n");
@@ -116,7 +125,8 @@ static int main_parse_num(const char *opt, const char *s, double min, double max
 static int main_parse_args(int argc, char **argv, struct main_opts *o)
 {
 	enum { OPT_LISTEN = 256, OPT_TIMEOUT, OPT_IDLE, OPT_DEDUP, OPT_CAP, OPT_BODY, OPT_CONNS,
-	       OPT_LOG_CALLS, OPT_LOG_PAYLOADS, OPT_READ, OPT_BRIDGE };
+	       OPT_LOG_CALLS, OPT_LOG_PAYLOADS, OPT_READ, OPT_NETWORK, OPT_BRIDGE,
+	       OPT_DOCKER_SOCKET };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "request-timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -128,7 +138,9 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o)
 		{ "log-calls", required_argument, NULL, OPT_LOG_CALLS },
 		{ "log-payloads", no_argument, NULL, OPT_LOG_PAYLOADS },
 		{ "read", required_argument, NULL, OPT_READ },
+		{ "network", required_argument, NULL, OPT_NETWORK },
 		{ "bridge", required_argument, NULL, OPT_BRIDGE },
+		{ "docker-socket", required_argument, NULL, OPT_DOCKER_SOCKET },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -185,15 +197,20 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o)
 			}
 			o->log_calls = optarg;
 			break;
-		case OPT_BRIDGE:
-			if (!*optarg) {
-				fprintf(stderr, "mcpwire: --bridge needs an interface name\n");
-				return -1;
-			}
-			o->bridge = optarg;
-			break;
 		case OPT_LOG_PAYLOADS:
 			o->log_payloads = 1;
+			break;
+		case OPT_NETWORK:
+		case OPT_BRIDGE:
+		case OPT_DOCKER_SOCKET:
+			if (!*optarg) {
+				fprintf(stderr, "mcpwire: %s needs a value (see --help)\n",
+					c == OPT_NETWORK ? "--network" :
+					c == OPT_BRIDGE ? "--bridge" : "--docker-socket");
+				return -1;
+			}
+			*(c == OPT_NETWORK ? &o->network : c == OPT_BRIDGE ? &o->bridge :
+					      &o->docker_socket) = optarg;
 			break;
 		case 'v':
 			o->verbose = 1;
@@ -216,6 +233,19 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "mcpwire: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -1;
+	}
+	if (o->network && o->bridge) {
+		fprintf(stderr, "mcpwire: --network and --bridge both name the network: give one\n");
+		return -1;
+	}
+	if (o->docker_socket && !o->network) {
+		fprintf(stderr, "mcpwire: --docker-socket is only used with --network (see --help)\n");
+		return -1;
+	}
+	if (o->read && (o->network || o->bridge)) {
+		fprintf(stderr, "mcpwire: --network/--bridge scope live capture; a --read capture "
+			"carries no network namespaces to scope by\n");
 		return -1;
 	}
 	if (o->log_payloads && !o->log_calls) {
@@ -246,6 +276,18 @@ static void main_export_totals(struct capture *cap, struct stream_table *st, str
 	metrics_events_lost_set(m, "malformed_record", capture_malformed(cap));
 	stream_stats(st, &ss);
 	metrics_table_evictions_set(m, "connections", ss.conns_evicted);
+}
+
+static void main_export_scope(struct scope *sc, struct capture *cap, struct metrics *m)
+{
+	const char *names[SCOPE_SCAN__MAX];
+	struct scope_stats ss;
+
+	scope_stats(sc, &ss);
+	for (int i = 0; i < SCOPE_SCAN__MAX; i++)
+		names[i] = scope_trigger_name(i);
+	metrics_scope_set(m, ss.namespaces, names, ss.rescans, SCOPE_SCAN__MAX,
+			  capture_scope_filtered(cap));
 }
 
 /* --read: the pipeline's timers run on capture time, driven by the replay. */
@@ -383,9 +425,14 @@ int main(int argc, char **argv)
 	struct capture *cap = NULL;
 	struct calllog *calls = NULL;
 	struct netobs *net = NULL;
+	struct scope *scope = NULL;
 	struct sigaction sa = { .sa_handler = main_on_signal };
 	struct sigaction sa_hup = { .sa_handler = main_on_hup };
-	char err[256] = "";
+	char err[512] = "";
+	/* the bridge of --network/--bridge, NULL: the whole host; also for the
+	 * stages that attach to the bridge's veths */
+	char scope_bridge_buf[IF_NAMESIZE] = "";
+	const char *scope_bridge = NULL;
 	uint64_t next_tick = 0;
 	int rc;
 
@@ -396,6 +443,23 @@ int main(int argc, char **argv)
 	if (!o.read && capture_preflight(err, sizeof(err))) {
 		fprintf(stderr, "mcpwire: %s\n", err);
 		return 1;
+	}
+
+	if (o.network || o.bridge) {
+		struct scope_config sc = { 0 };
+
+		if (scope_resolve_bridge(o.network, o.bridge, o.docker_socket, scope_bridge_buf,
+					 sizeof(scope_bridge_buf), err, sizeof(err))) {
+			fprintf(stderr, "mcpwire: %s\n", err);
+			return 1;
+		}
+		scope_bridge = scope_bridge_buf;
+		sc.bridge = scope_bridge;
+		if (scope_open(&sc, &scope, err, sizeof(err))) {
+			fprintf(stderr, "mcpwire: %s%s%s%s\n", err, o.network ? " (bridge of network '" : "",
+				o.network ? o.network : "", o.network ? "')" : "");
+			return 1;
+		}
 	}
 
 	if (o.log_calls) {
@@ -457,18 +521,32 @@ int main(int argc, char **argv)
 	ccfg.ringbuf_bytes = 16 << 20;
 	ccfg.self_tgid = (uint32_t)getpid();
 	ccfg.verbose = o.verbose;
+	ccfg.scoped = scope != NULL;
 	rc = capture_open(&ccfg, st, &cap, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "mcpwire: %s\n", err);
 		rc = 1;
 		goto cleanup;
 	}
+	if (scope) {
+		struct scope_stats ss;
 
-	/* --- network side (netobs/): tc programs on the bridge's veths --- */
-	if (o.bridge) {
+		rc = capture_set_scope(cap, scope_namespaces(scope));
+		if (rc)
+			fprintf(stderr, "mcpwire: warning: cannot update the BPF scope map: %s\n",
+				strerror(-rc));
+		scope_stats(scope, &ss);
+		fprintf(stderr, "mcpwire: scope: bridge %s%s%s%s, %u port(s), %u network namespace(s) "
+			"in scope\n", scope_bridge, o.network ? " (Docker network " : "",
+			o.network ? o.network : "", o.network ? ")" : "", ss.ports, ss.namespaces);
+	}
+
+	/* --- network side (netobs/): tc programs on the veths of the bridge
+	 * of --bridge/--network --- */
+	if (scope_bridge) {
 		struct netobs_config ncfg = { .verbose = o.verbose };
 
-		rc = netobs_start(&net, o.bridge, &ncfg, err, sizeof(err));
+		rc = netobs_start(&net, scope_bridge, &ncfg, err, sizeof(err));
 		if (rc) {
 			fprintf(stderr, "mcpwire: %s\n", err);
 			rc = 1;
@@ -503,6 +581,17 @@ int main(int argc, char **argv)
 					err);
 		}
 		if (now >= next_tick) {
+			/* link events wait for the tick: one recv per tick, not
+			 * per ring-buffer wake-up */
+			if (scope && scope_poll(scope, now) == 1) {
+				rc = capture_set_scope(cap, scope_namespaces(scope));
+				if (rc)
+					fprintf(stderr, "mcpwire: warning: cannot update the BPF "
+						"scope map: %s\n", strerror(-rc));
+				if (o.verbose)
+					fprintf(stderr, "mcpwire: scope: %u network namespace(s) "
+						"in scope\n", scope_namespaces(scope)->n);
+			}
 			mcp_tick(mcp, now);
 			if (calls) {
 				calllog_flush(calls);
@@ -510,6 +599,8 @@ int main(int argc, char **argv)
 			}
 			main_export_totals(cap, st, m);
 			netobs_poll(net, mcp, m, now); /* network side; NULL: no --bridge */
+			if (scope)
+				main_export_scope(scope, cap, m);
 			metrics_publish(m);
 			next_tick = now + MAIN_TICK_MS * 1000000ULL;
 		}
@@ -519,6 +610,7 @@ int main(int argc, char **argv)
 cleanup:
 	netobs_stop(net); /* removes only the tc hooks mcpwire added */
 	capture_close(cap);
+	scope_close(scope);
 	http_server_stop(http);
 	stream_table_free(st);
 	mcp_free(mcp);

@@ -40,6 +40,9 @@ enum {
 	F_DEDUP,
 	F_EVICTIONS,
 	F_CALL_LOG_ERRORS,
+	F_SCOPE_NAMESPACES,
+	F_SCOPE_RESCANS,
+	F_SCOPE_FILTERED,
 	/* network side (userspace/netobs/, docs/network.md) */
 	F_NET_RTT,
 	F_NET_BYTES,
@@ -121,6 +124,17 @@ static const struct metrics_family_def {
 				"Call log records dropped because they could not be encoded or "
 				"written.",
 				METRICS_COUNTER, 0, 1, { NULL } },
+	[F_SCOPE_NAMESPACES] = { "mcpwire_scope_namespaces",
+				 "Network namespaces in scope of --network/--bridge (behind a "
+				 "port of the bridge).",
+				 METRICS_GAUGE, 0, 1, { NULL } },
+	[F_SCOPE_RESCANS] = { "mcpwire_scope_rescans_total",
+			      "Scans of the bridge's ports and namespaces, by what started them.",
+			      METRICS_COUNTER, 1, 1, { "trigger" } },
+	[F_SCOPE_FILTERED] = { "mcpwire_scope_connections_filtered_total",
+			       "Connections left out because their network namespace was out of "
+			       "scope when they opened or later left it.",
+			       METRICS_COUNTER, 0, 1, { NULL } },
 	[F_NET_RTT] = { "mcp_network_rtt_seconds",
 			"TCP handshake round-trip time of connections to the MCP server, seen on "
 			"the container network's veths.",
@@ -661,6 +675,33 @@ void metrics_call_log_errors_set(struct metrics *m, uint64_t total)
 		s->value = (double)total;
 		metrics_changed(m);
 	}
+}
+
+/* Sets a series of a small family to v; re-renders only when it moved. */
+static void metrics_small_set(struct metrics *m, int fi, const char *const *vals, double v)
+{
+	uint32_t before = m->fam[fi].nseries;
+	struct metrics_series *s = metrics_get(m, fi, vals);
+
+	if (s && (s->value != v || before != m->fam[fi].nseries)) {
+		s->value = v;
+		metrics_changed(m);
+	}
+}
+
+void metrics_scope_set(struct metrics *m, uint32_t namespaces, const char *const *triggers,
+		       const uint64_t *rescans, int ntriggers, uint64_t filtered)
+{
+	char buf[METRICS_LABEL_MAX + 1];
+
+	metrics_small_set(m, F_SCOPE_NAMESPACES, NULL, namespaces);
+	for (int i = 0; i < ntriggers; i++) {
+		const char *vals[] = { metrics_clean(buf, triggers[i], 0) };
+
+		if (vals[0])
+			metrics_small_set(m, F_SCOPE_RESCANS, vals, (double)rescans[i]);
+	}
+	metrics_small_set(m, F_SCOPE_FILTERED, NULL, (double)filtered);
 }
 
 void metrics_parse_error(struct metrics *m, const char *reason)
