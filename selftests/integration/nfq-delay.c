@@ -6,11 +6,7 @@
  * arrived, in arrival order. Raw nfnetlink (linux/netfilter/nfnetlink_queue.h,
  * the protocol libnetfilter_queue wraps), so it needs no library.
  *
- *   nfq-delay QUEUE DELAY_MS [READY_FILE [DROP_EVERY]]
- *
- * DROP_EVERY N > 0 (netobs.sh): every Nth IPv4 TCP segment that carries
- * payload is dropped instead (a loss the sender must repair), the others
- * delayed as usual; the count dropped is printed at exit.
+ *   nfq-delay QUEUE DELAY_MS [READY_FILE]
  *
  * Creates READY_FILE once bound. Runs until SIGTERM/SIGINT; packets still held
  * then are accepted at once. Bounded: at most MAX_HELD packets wait; beyond,
@@ -47,7 +43,7 @@ struct held {
 };
 static struct held ring[MAX_HELD];
 static uint32_t head, count;
-static unsigned long passed_early, delayed, dropped, data_segs, drop_every;
+static unsigned long passed_early, delayed;
 
 static uint64_t now_ns(void)
 {
@@ -80,31 +76,12 @@ static int send_msg(uint16_t type, const void *attr, uint16_t attr_type, uint16_
 	return sendto(fd, buf, nh->nlmsg_len, 0, (struct sockaddr *)&to, sizeof(to)) < 0 ? -errno : 0;
 }
 
-static void verdict_as(uint32_t id_be, uint32_t what)
+static void verdict(uint32_t id_be)
 {
-	struct nfqnl_msg_verdict_hdr v = { .verdict = htonl(what), .id = id_be };
+	struct nfqnl_msg_verdict_hdr v = { .verdict = htonl(NF_ACCEPT), .id = id_be };
 
 	if (send_msg(NFQNL_MSG_VERDICT, &v, NFQA_VERDICT_HDR, sizeof(v)))
 		fprintf(stderr, "nfq-delay: verdict: %s\n", strerror(errno));
-}
-
-static void verdict(uint32_t id_be)
-{
-	verdict_as(id_be, NF_ACCEPT);
-}
-
-/* TCP payload bytes of an IPv4 packet (RFC 791, RFC 9293 headers), -1 when
- * it is not one or its headers were not copied. */
-static int tcp_payload(const uint8_t *p, int len)
-{
-	int ihl;
-
-	if (!p || len < 20 || p[0] >> 4 != 4 || p[9] != 6)
-		return -1;
-	ihl = (p[0] & 15) * 4;
-	if (len < ihl + 13)
-		return -1;
-	return (p[2] << 8 | p[3]) - ihl - (p[ihl + 12] >> 4) * 4;
 }
 
 static void on_packet(struct nlmsghdr *nh, uint64_t delay_ns)
@@ -112,28 +89,14 @@ static void on_packet(struct nlmsghdr *nh, uint64_t delay_ns)
 	struct nfgenmsg *g = NLMSG_DATA(nh);
 	int len = (int)nh->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(*g)));
 	struct nlattr *a = (struct nlattr *)((char *)g + NLMSG_ALIGN(sizeof(*g)));
-	const uint8_t *payload = NULL;
-	int payload_len = 0, have = 0;
-	struct nfqnl_msg_packet_hdr ph = { 0 };
 
 	for (; len >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN && a->nla_len <= len;
 	     len -= NLA_ALIGN(a->nla_len), a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len))) {
-		if ((a->nla_type & NLA_TYPE_MASK) == NFQA_PAYLOAD) {
-			payload = (const uint8_t *)a + NLA_HDRLEN;
-			payload_len = a->nla_len - NLA_HDRLEN;
-		}
+		struct nfqnl_msg_packet_hdr ph;
+
 		if ((a->nla_type & NLA_TYPE_MASK) != NFQA_PACKET_HDR)
 			continue;
 		memcpy(&ph, (char *)a + NLA_HDRLEN, sizeof(ph));
-		have = 1;
-	}
-	if (have) {
-		if (drop_every && tcp_payload(payload, payload_len) > 0 &&
-		    ++data_segs % drop_every == 0) {
-			dropped++;
-			verdict_as(ph.packet_id, NF_DROP);
-			return;
-		}
 		if (count == MAX_HELD) {
 			passed_early++;
 			verdict(ph.packet_id);
@@ -166,12 +129,6 @@ int main(int argc, char **argv)
 	}
 	queue = (uint16_t)atoi(argv[1]);
 	delay_ns = (uint64_t)atoi(argv[2]) * 1000000ull;
-	if (argc > 4) {
-		drop_every = strtoul(argv[4], NULL, 10);
-		/* the headers are needed to tell data from pure ACKs */
-		params.copy_mode = NFQNL_COPY_PACKET;
-		params.copy_range = htonl(128);
-	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER);
@@ -233,7 +190,5 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "nfq-delay: %lu packets delayed, %lu passed early (queue full)\n", delayed,
 		passed_early);
-	if (drop_every)
-		fprintf(stderr, "nfq-delay: dropped %lu\n", dropped);
 	return 0;
 }

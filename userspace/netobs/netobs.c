@@ -191,7 +191,6 @@ static void netobs_read_endpoints(struct netobs *n, struct mcp_state *mcp, struc
 	int fd = bpf_map__fd(n->skel->maps.netobs_endpoints);
 	struct netobs_ep key, next, *prev = NULL;
 	struct netobs_ep_stats st;
-	int attributed;
 
 	netobs_join_begin(n->join);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
@@ -199,14 +198,11 @@ static void netobs_read_endpoints(struct netobs *n, struct mcp_state *mcp, struc
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &st))
 			continue; /* deleted meanwhile */
-		attributed = netobs_join_endpoint(n->join, &key, &st, now_ns, netobs_lookup, mcp,
-						  m);
+		netobs_join_endpoint(n->join, &key, &st, now_ns, netobs_lookup, mcp, m);
 		/* its totals are exported (or it is no MCP server): a new
 		 * entry counts from zero if it speaks again */
-		if (st.last_ns && now_ns > st.last_ns + NETOBS_EP_IDLE_NS) {
-			(void)attributed;
+		if (st.last_ns && now_ns > st.last_ns + NETOBS_EP_IDLE_NS)
 			bpf_map_delete_elem(fd, &key);
-		}
 	}
 	netobs_join_end(n->join, m);
 }
