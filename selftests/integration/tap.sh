@@ -28,9 +28,27 @@ TAP_LOG_LINES=${TAP_LOG_LINES:-100}
 # arguments, unless it already holds it. Root only: a non-root run fails in
 # tap_preflight with a clear line instead of waiting on root's lock file.
 tap_lock() {
-	if [ -z "${MCPWIRE_INTEG_LOCKED:-}" ] && [ "$(id -u)" = 0 ]; then
+	if [ -z "${MCPWIRE_INTEG_LOCKED:-}" ] && [ "$(id -u)" = 0 ] && ! tap_lock_held_above; then
 		exec env MCPWIRE_INTEG_LOCKED=1 flock "$TAP_LOCK_FILE" "$0" "$@"
 	fi
+}
+
+# tap_lock_held_above: true when a process above this one already holds the
+# lock (someone ran `flock /tmp/mcpwire-integ.lock script.sh` by hand, or a
+# target wraps a whole sequence of scripts): taking it again would wait for
+# ever on our own parent. /proc/locks names the holder's pid and the file's
+# inode.
+tap_lock_held_above() {
+	local ino holders p
+	ino=$(stat -c %i "$TAP_LOCK_FILE" 2>/dev/null) || return 1
+	holders=" $(awk -v ino="$ino" '$2 == "FLOCK" { n = split($6, f, ":"); if (f[n] == ino) printf "%s ", $5 }' /proc/locks)"
+	[ "$holders" != " " ] || return 1
+	p=$PPID
+	while [ -n "$p" ] && [ "$p" -gt 1 ]; do
+		case $holders in *" $p "*) return 0 ;; esac
+		p=$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' ')
+	done
+	return 1
 }
 
 # tap_fatal MESSAGE: a run that cannot start; counts as one failure.
