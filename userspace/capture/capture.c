@@ -66,7 +66,11 @@ static int capture_libbpf_print(enum libbpf_print_level level, const char *fmt, 
 {
 	char line[512];
 	const char *p;
+	va_list ap2;
 
+	/* The verifier's log comes as one "%s" of up to megabytes: print it
+	 * whole, the 512 bytes kept here are only for the name below. */
+	va_copy(ap2, ap);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	/* libbpf: "prog 'NAME': failed to load: -13" */
 	p = strstr(line, "prog '");
@@ -79,7 +83,8 @@ static int capture_libbpf_print(enum libbpf_print_level level, const char *fmt, 
 	}
 	/* Without -v the caller's one-line error says it all. */
 	if (capture_libbpf_verbose)
-		fputs(line, stderr);
+		vfprintf(stderr, fmt, ap2);
+	va_end(ap2);
 	return 0;
 }
 
