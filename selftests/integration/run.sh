@@ -25,6 +25,8 @@
 #   REPEAT=N          sessions the client runs one after another (default 2)
 #   KEEP=1            keep the work directory (logs, record, metrics) at exit
 #   NETNS_SUBNET_PREFIX=A.B  use A.B.0.0/16 instead of picking a free /16
+#   RUN_TIMEOUT=S     the whole run's budget (default 170)
+#   MCPWIRE_TIME_SCALE=N  multiplies every time bound (lib.sh; make vmtest)
 
 set -uo pipefail
 
@@ -37,12 +39,14 @@ KEEP=${KEEP:-0}
 SERVER_PORT=3001
 SERVER_NAME="mcp-servers/everything"
 SERVER_VERSION="2.0.0"
-DEADLINE=$((SECONDS + ${RUN_TIMEOUT:-170}))
 
 # shellcheck source=netns.sh
 source "$INTEG_DIR/netns.sh"
 # shellcheck source=lib.sh
 source "$INTEG_DIR/lib.sh"
+# MCPWIRE_TIME_SCALE (lib.sh) stretches this budget and every wait below.
+RUN_BUDGET=$(scaled "${RUN_TIMEOUT:-170}")
+DEADLINE=$((SECONDS + RUN_BUDGET))
 
 # ------------------------------------------------------------------------ TAP
 
@@ -184,12 +188,12 @@ ready_or_dead() { mcpwire_ready "$1" || ! alive "$MCPWIRE_PID"; }
 # wait_mcpwire LOG NAME: a TAP line; bails when it is not ready within 30 s.
 wait_mcpwire() {
 	local log=$1 name=$2 i rc=""
-	for ((i = 0; i < 600; i++)); do ready_or_dead "$log" && break; sleep 0.05; done
+	for ((i = 0; i < $(scaled 600); i++)); do ready_or_dead "$log" && break; sleep 0.05; done
 	if alive "$MCPWIRE_PID" && mcpwire_ready "$log"; then
 		tap_ok "$name --listen 127.0.0.1:$MCPWIRE_PORT answers /healthz and is capturing (pid $MCPWIRE_PID)"
 	else
 		alive "$MCPWIRE_PID" || { wait "$MCPWIRE_PID"; rc=$?; }
-		bail "$name answers /healthz and is capturing within 30 s" "mcpwire $(alive "$MCPWIRE_PID" && echo 'still running' || echo "exited with ${rc:-?}")" \
+		bail "$name answers /healthz and is capturing within $(scaled 30) s" "mcpwire $(alive "$MCPWIRE_PID" && echo 'still running' || echo "exited with ${rc:-?}")" \
 			"$(tail -n 30 "$log")"
 	fi
 }
@@ -218,9 +222,10 @@ else
 fi
 
 # 7. the client: the ground truth
-time_left || bail "time left for the client" "run.sh ran out of its ${RUN_TIMEOUT:-170}s budget"
-netns_exec client timeout 60 node "$INTEG_DIR/client.mjs" --url "http://$SERVER_IP:$SERVER_PORT/mcp" \
-	--record "$WORK/record.json" --mix "$MIX" --repeat "$REPEAT" --max-seconds 45 --quiet >"$WORK/client.out" 2>"$WORK/client.err"
+time_left || bail "time left for the client" "run.sh ran out of its ${RUN_BUDGET}s budget"
+netns_exec client timeout "$(scaled 60)" node "$INTEG_DIR/client.mjs" --url "http://$SERVER_IP:$SERVER_PORT/mcp" \
+	--record "$WORK/record.json" --mix "$MIX" --repeat "$REPEAT" --max-seconds "$(scaled 45)" \
+	--timeout-ms "$(scaled 10000)" --quiet >"$WORK/client.out" 2>"$WORK/client.err"
 rc=$?
 if [ "$rc" = 0 ] && [ -s "$WORK/record.json" ]; then
 	tap_ok "client.mjs ($MIX mix) ran against http://$SERVER_IP:$SERVER_PORT/mcp from ${NETNS_NS[client]}"
@@ -241,7 +246,7 @@ sleep 2
 # 9. compare
 node "$INTEG_DIR/check.mjs" --record "$WORK/record.json" --metrics-url "$MCPWIRE_URL/metrics" \
 	--server-name "$SERVER_NAME" --server-version "$SERVER_VERSION" --prom-url "$PROM_URL" \
-	--settle-seconds 8 --save "$WORK/metrics.after" >"$WORK/check.out" 2>&1
+	--settle-seconds "$(scaled 8)" --save "$WORK/metrics.after" >"$WORK/check.out" 2>&1
 rc=$?
 before_fail=$T_FAIL
 tap_feed "$WORK/check.out"
@@ -256,9 +261,9 @@ stop_mcpwire() {
 	if alive "$MCPWIRE_PID"; then
 		tap_ok "${p}mcpwire still running after the test traffic"
 		kill -TERM "$MCPWIRE_PID"
-		for ((i = 0; i < 50; i++)); do alive "$MCPWIRE_PID" || break; sleep 0.1; done
+		for ((i = 0; i < $(scaled 50); i++)); do alive "$MCPWIRE_PID" || break; sleep 0.1; done
 		if alive "$MCPWIRE_PID"; then
-			tap_not_ok "${p}mcpwire exits within 5 s of SIGTERM" "still running; killing it"
+			tap_not_ok "${p}mcpwire exits within $(scaled 5) s of SIGTERM" "still running; killing it"
 			kill -KILL "$MCPWIRE_PID"
 			wait "$MCPWIRE_PID" 2>/dev/null
 		else
@@ -306,17 +311,17 @@ file_or_dead() { [ -e "$1" ] || ! alive "$2"; }
 # connections close after ~4 s idle, so this wait must be short, not 0.2 s steps).
 wait_file() {
 	local i
-	for ((i = 0; i < $1 * 20; i++)); do file_or_dead "$2" "$3" && break; sleep 0.05; done
+	for ((i = 0; i < $(scaled "$1") * 20; i++)); do file_or_dead "$2" "$3" && break; sleep 0.05; done
 	[ -e "$2" ]
 }
 
-time_left || bail "joined: time left for the second scenario" "run.sh ran out of its ${RUN_TIMEOUT:-170}s budget"
+time_left || bail "joined: time left for the second scenario" "run.sh ran out of its ${RUN_BUDGET}s budget"
 
 # 11. the client, up to its pause, with no mcpwire running
 alive "${MCPWIRE_PID:-}" && bail "joined: no mcpwire runs before the client pauses" "pid $MCPWIRE_PID"
-ip netns exec "${NETNS_NS[client]}" timeout 60 node "$INTEG_DIR/client.mjs" --url "http://$SERVER_IP:$SERVER_PORT/mcp" \
-	--record "$WORK/record-joined.json" --mix full --repeat 1 --max-seconds 40 \
-	--pause-file "$J_PAUSE" --pause-timeout 30 --hold-file "$J_HOLD" --logging --quiet \
+ip netns exec "${NETNS_NS[client]}" timeout "$(scaled 60)" node "$INTEG_DIR/client.mjs" --url "http://$SERVER_IP:$SERVER_PORT/mcp" \
+	--record "$WORK/record-joined.json" --mix full --repeat 1 --max-seconds "$(scaled 40)" --timeout-ms "$(scaled 10000)" \
+	--pause-file "$J_PAUSE" --pause-timeout "$(scaled 30)" --hold-file "$J_HOLD" --logging --quiet \
 	>"$WORK/client-joined.out" 2>"$WORK/client-joined.err" </dev/null &
 J_CLIENT_PID=$!
 mcpw_on_exit "stop_pid $J_CLIENT_PID 3"
@@ -336,7 +341,7 @@ touch "$J_PAUSE"
 # its connections, then DELETEs the session and exits
 if wait_file 30 "$J_HOLD.ready" "$J_CLIENT_PID"; then ss_conns "$WORK/ss.after"; else : >"$WORK/ss.after"; fi
 touch "$J_HOLD"
-for ((i = 0; i < 300; i++)); do alive "$J_CLIENT_PID" || break; sleep 0.1; done
+for ((i = 0; i < $(scaled 300); i++)); do alive "$J_CLIENT_PID" || break; sleep 0.1; done
 wait "$J_CLIENT_PID"
 rc=$?
 if [ "$rc" = 0 ] && [ -s "$WORK/record-joined.json" ]; then
@@ -380,7 +385,7 @@ fi
 sleep 2
 node "$INTEG_DIR/check.mjs" --record "$WORK/record-joined.json" --metrics-url "$MCPWIRE_URL/metrics" \
 	--phase after --server-name "$J_NAME" --absent-server "$SERVER_NAME" \
-	--settle-seconds 8 --save "$WORK/metrics.joined" >"$WORK/check-joined.out" 2>&1
+	--settle-seconds "$(scaled 8)" --save "$WORK/metrics.joined" >"$WORK/check-joined.out" 2>&1
 rc=$?
 before_fail=$T_FAIL
 tap_feed "$WORK/check-joined.out" "joined: "
