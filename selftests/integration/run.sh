@@ -291,6 +291,25 @@ stop_mcpwire ""
 # GET stream is mid-body (a chunk-size line, then an SSE event) when mcpwire
 # first meets it.
 
+# Under MCPWIRE_TIME_SCALE > 1 (make vmtest's emulated guest) mcpwire takes
+# tens of seconds to load: the pause outlasts the server's 5 s keep-alive and
+# its 1 s logging interval, so two premises of this scenario (a paused
+# connection is reused; no notification goes by during the pause) cannot hold.
+# They are then reported as TAP skips with the observation, never as passes;
+# at scale 1 they are tests as before.
+# premise_skip NAME DIAG...: a skip when stretched, a failure otherwise.
+premise_skip() {
+	local name=$1
+	shift
+	if [ "$TIME_SCALE" -gt 1 ]; then
+		tap_ok "$name # SKIP premise cannot hold with MCPWIRE_TIME_SCALE=$TIME_SCALE (mcpwire loads too slowly)"
+		local l
+		for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
+	else
+		tap_not_ok "$name" "$@"
+	fi
+}
+
 J_PAUSE=$WORK/joined.pause
 J_HOLD=$WORK/joined.hold
 J_NAME="$SERVER_IP:$SERVER_PORT"
@@ -376,7 +395,7 @@ if [ "${J_REUSED:-0}" -gt 0 ]; then
 	tap_ok "joined: $J_REUSED TCP connection(s) open before mcpwire started carried requests after it (ss -tnpi in ${NETNS_NS[client]})"
 	grep '^# ' "$WORK/ss.diag"
 else
-	tap_not_ok "joined: a TCP connection open before mcpwire started carried requests after it (ss -tnpi in ${NETNS_NS[client]})" \
+	premise_skip "joined: a TCP connection open before mcpwire started carried requests after it (ss -tnpi in ${NETNS_NS[client]})" \
 		"no connection of the pause was reused: the test then proves only new connections" \
 		"$(grep '^# ' "$WORK/ss.diag" | sed 's/^# //')" "at the pause:" "$(cat "$WORK/ss.pause.raw")" "after the mix:" "$(cat "$WORK/ss.after.raw")"
 fi
@@ -405,7 +424,7 @@ node -e 'const fs = require("fs"), r = require(process.argv[1]), name = process.
 	console.log(`${got} ${m} ${inPause}`);' "$WORK/record-joined.json" "$WORK/metrics.joined" "$J_NAME" >"$WORK/joined.log" 2>&1
 read -r J_LOG_GOT J_LOG_M J_LOG_PAUSE <"$WORK/joined.log"
 if [ "${J_LOG_PAUSE:-x}" != 0 ]; then
-	tap_not_ok "joined: no notifications/message went by while mcpwire was starting" \
+	premise_skip "joined: no notifications/message went by while mcpwire was starting" \
 		"$(cat "$WORK/joined.log")" "the client got ${J_LOG_PAUSE:-?} during the pause: mcpwire may or may not have seen them"
 elif [ "${J_LOG_GOT:-0}" -ge 1 ] && [ "$J_LOG_GOT" = "$J_LOG_M" ]; then
 	tap_ok "joined: notifications/message on the GET stream open before mcpwire started: $J_LOG_GOT received after the pause = mcp_notifications_total{server_name=\"$J_NAME\",method=\"notifications/message\",direction=\"server_to_client\"} $J_LOG_M"

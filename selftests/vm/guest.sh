@@ -8,15 +8,18 @@
 #   kernel.txt    uname -r and what the guest kernel offers (BTF, tracefs, ...)
 #   tap.log       the integration test's TAP output
 #   mcpwire.log   mcpwire's own log from that run (its start-up lines)
+#   verifier.log  when mcpwire could not load its BPF: its -v output (libbpf's
+#                 relocations and the verifier's log)
 #   rc            the test's exit status (written last: no rc = the guest died)
-# OUT/env (written by vmtest.sh) sets REPO, VM_TEST and MCPWIRE_TIME_SCALE.
+# OUT/env (written by vmtest.sh) sets REPO, BINS (the files to hash),
+# MCPWIRE (the daemon under test), VM_TEST and MCPWIRE_TIME_SCALE.
 
 set -u
 OUT=$1
 # shellcheck source=/dev/null
 source "$OUT/env"
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8
-export MCPWIRE_TIME_SCALE
+export MCPWIRE_TIME_SCALE MCPWIRE
 cd "$REPO" || { echo 97 >"$OUT/rc"; exit 97; }
 hostname vmtest 2>/dev/null
 ip link set lo up
@@ -30,7 +33,8 @@ ip link set lo up
 } | tee "$OUT/kernel.txt"
 
 # The same files as on the host: the guest reads them through 9p.
-sha256sum build/mcpwire.bpf.o build/mcpwire build/mcptop | tee "$OUT/guest.sha256"
+# shellcheck disable=SC2086 # a list
+sha256sum $BINS | tee "$OUT/guest.sha256"
 
 start=$SECONDS
 # KEEP=1: the work directory stays in the guest's tmpfs, for mcpwire.log below.
@@ -44,4 +48,9 @@ for d in /tmp/mcpwire-integration.*; do
 		[ -s "$d/$f" ] && { echo "----- $f"; cat "$d/$f"; }
 	done
 done >"$OUT/mcpwire.log" 2>&1
+if grep -aq 'mcpwire: verifier rejected\|mcpwire: cannot load BPF' "$OUT/mcpwire.log"; then
+	echo "# vmtest: mcpwire could not load its BPF; its -v output is in $OUT/verifier.log"
+	timeout 600 "$MCPWIRE" -v --listen 127.0.0.1:9472 >"$OUT/verifier.log" 2>&1 </dev/null
+	grep -a 'failed to resolve CO-RE relocation\|substituting insn\|verifier rejected' "$OUT/verifier.log" | head -n 5
+fi
 echo "$rc" >"$OUT/rc"

@@ -18,9 +18,17 @@
 #   5. passes when the guest's test exited 0 and the sha256 sums match the
 #      host's; otherwise prints the guest's console and test logs and fails.
 #
+# Usage: vmtest.sh [--kernel PKG] [--expect-core-break]
+#   --kernel PKG          Debian kernel package (same as KERNEL=PKG)
+#   --expect-core-break   invert the verdict: pass only when mcpwire's BPF fails
+#                         to load in the guest (make vmtest-core-break builds
+#                         it with -DMW_CORE_BREAK into VM_BUILD)
+#
 # Environment (all optional):
 #   KERNEL=PKG            Debian kernel package (linux-image-amd64,
 #                         linux-image-6.1.0-56-amd64, linux-image-cloud-amd64 ...)
+#   VM_BUILD=DIR          build output to test (default build): DIR/mcpwire,
+#                         DIR/mcptop, DIR/mcpwire.bpf.o
 #   VM_TEST="CMD ARGS"    guest command, run from the worktree
 #   VM_MEM=MiB (4096)  VM_CPUS=N (2)  VM_TIMEOUT=seconds for the whole boot (3600)
 #   MCPWIRE_TIME_SCALE=N  multiplies the integration test's waits (default 10
@@ -34,6 +42,18 @@ VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$VM_DIR/../.." && pwd)
 BUILD=$ROOT/build
 KERNEL=${KERNEL:-linux-image-amd64}
+EXPECT_BREAK=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel) [ $# -ge 2 ] || { echo "vmtest: --kernel needs a package name" >&2; exit 2; }; KERNEL=$2; shift 2 ;;
+	--kernel=*) KERNEL=${1#--kernel=}; shift ;;
+	--expect-core-break) EXPECT_BREAK=1; shift ;;
+	*) echo "vmtest: unknown argument $1 (usage: vmtest.sh [--kernel PKG] [--expect-core-break])" >&2; exit 2 ;;
+	esac
+done
+# the build under test, relative to the worktree (the guest sees the same path)
+VM_BUILD=${VM_BUILD:-build}
+VM_BUILD=${VM_BUILD#"$ROOT"/}
 VM_TEST=${VM_TEST:-selftests/integration/run.sh}
 VM_MEM=${VM_MEM:-4096}
 VM_CPUS=${VM_CPUS:-2}
@@ -55,7 +75,8 @@ case $(ldd "$(command -v busybox)" 2>&1) in
 *"not a dynamic"*) ;;
 *) fail "busybox is not static (apt-get install busybox-static)" ;;
 esac
-for f in build/mcpwire build/mcptop build/mcpwire.bpf.o; do
+BINS="$VM_BUILD/mcpwire.bpf.o $VM_BUILD/mcpwire $VM_BUILD/mcptop"
+for f in $BINS; do
 	[ -s "$ROOT/$f" ] || fail "$f missing: make"
 done
 
@@ -115,9 +136,12 @@ rm -rf "$OUT" && mkdir -p "$OUT"
 # where KVM really works.
 if [ "${VM_ACCEL:-tcg}" = kvm ]; then accel=kvm cpu=host scale_default=1; else accel=tcg,thread=multi cpu=max scale_default=10; fi
 MCPWIRE_TIME_SCALE=${MCPWIRE_TIME_SCALE:-$scale_default}
-(cd "$ROOT" && sha256sum build/mcpwire.bpf.o build/mcpwire build/mcptop) >"$OUT/host.sha256"
+# shellcheck disable=SC2086 # BINS is a list
+(cd "$ROOT" && sha256sum $BINS) >"$OUT/host.sha256"
 cat >"$OUT/env" <<-EOT
 	REPO='$ROOT'
+	BINS='$BINS'
+	MCPWIRE='$ROOT/$VM_BUILD/mcpwire'
 	VM_TEST='$VM_TEST'
 	MCPWIRE_TIME_SCALE='$MCPWIRE_TIME_SCALE'
 EOT
@@ -155,8 +179,20 @@ if ! cmp -s "$OUT/host.sha256" "$OUT/guest.sha256"; then
 	fail "the guest's BPF object or binaries differ from the host's"
 fi
 sed 's/^/  sha256   /' "$OUT/guest.sha256"
-grep -a '^mcpwire .*\(hooks\|capturing\)' "$OUT/mcpwire.log" | sed 's/^/  guest    /'
+say "the guest ran the host's files (sha256 above, same on both sides)"
+grep -a '^mcpwire.*\(hooks attached\|capturing\|verifier\|cannot\)' "$OUT/mcpwire.log" | sed 's/^/  guest    /'
 rc=$(cat "$OUT/rc")
+if [ "$EXPECT_BREAK" = 1 ]; then
+	# The break must surface as mcpwire refusing to start: libbpf poisons
+	# the unrelocatable read and the verifier rejects the program.
+	if [ "$rc" != 0 ] && grep -aq 'mcpwire: verifier rejected BPF program\|mcpwire: cannot load BPF' "$OUT/mcpwire.log"; then
+		grep -a 'failed to resolve CO-RE relocation\|verifier rejected\|poison' "$OUT/mcpwire.log" "$OUT/tap.log" | head -n 5 | sed 's/^/  guest    /'
+		say "PASS: the CO-RE break made mcpwire fail to load on $pkg ($kver), as it must (${elapsed}s)"
+		exit 0
+	fi
+	show_logs
+	fail "the CO-RE break build was expected to fail to load on $pkg ($kver); test exit status $rc"
+fi
 if [ "$rc" != 0 ]; then
 	show_logs
 	grep -a -A6 '^not ok' "$OUT/tap.log" >&2

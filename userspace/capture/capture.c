@@ -357,6 +357,30 @@ void capture_drops(struct capture *c, uint64_t out[MW_DROP__MAX])
 	}
 }
 
+void capture_hooks(struct capture *c, char *buf, size_t len)
+{
+	struct bpf_program *prog;
+	size_t off;
+	int n = 0, skipped = 0;
+
+	bpf_object__for_each_program(prog, c->skel->obj)
+		n += bpf_program__autoload(prog);
+	off = (size_t)snprintf(buf, len, "%d syscall tracepoints", n);
+	/* capture_open() leaves out exactly the tracepoints tracefs lacks */
+	bpf_object__for_each_program(prog, c->skel->obj) {
+		const char *sec = bpf_program__section_name(prog);
+
+		if (bpf_program__autoload(prog) || off >= len)
+			continue;
+		if (!strncmp(sec, "tp/syscalls/", 12))
+			sec += 12;
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", skipped++ ? ", " : "; skipped ",
+					sec);
+	}
+	if (skipped && off < len)
+		snprintf(buf + off, len - off, " (no such tracepoint on this kernel)");
+}
+
 void capture_close(struct capture *c)
 {
 	if (!c)

@@ -75,6 +75,10 @@ const char *capture_drop_reason_name(int reason);
  * {reason="malformed_record"}). */
 uint64_t capture_malformed(const struct capture *c);
 
+/* One line for the start-up log: the hooks capture_open() attached and the
+ * ones it skipped, with the reason ("23 syscall tracepoints; skipped
+ * sys_enter_dup2 (no such tracepoint)"). */
+void capture_hooks(struct capture *c, char *buf, size_t len);
 /* Detaches and frees everything (also the maps); safe on NULL. */
 void capture_close(struct capture *c);
 

@@ -137,6 +137,9 @@ void metrics_events_lost_set(struct metrics *m, const char *reason, uint64_t tot
 /* mcpwire_call_log_errors_total = total (calllog_errors()); the series
  * exists from the first call, so only with --log-calls. */
 void metrics_call_log_errors_set(struct metrics *m, uint64_t total);
+/* Sets mcpwire_kernel_info{release,features} to 1 (capture/kernel_info.h);
+ * called once, after the kernel probes, in live capture only. */
+void metrics_kernel_info_set(struct metrics *m, const char *release, const char *features);
 /* mcpwire_parse_errors_total{reason} += 1 (reasons: proto/msg.h). */
 void metrics_parse_error(struct metrics *m, const char *reason);
 
