@@ -253,7 +253,7 @@ deploy-check:
 # only newer kernels have, without bpf_core_field_exists) into
 # $(OUTPUT)/core-break and passes only if that build fails to load in the
 # guest: the proof that vmtest can catch a CO-RE break.
-VM_DEPS := qemu-system-x86 busybox-static cpio kmod
+VM_DEPS := qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 KERNEL ?= linux-image-amd64
 
 .PHONY: vmtest vmtest-deps vmtest-core-break
