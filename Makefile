@@ -248,7 +248,7 @@ deploy-check:
 # Boots a Debian kernel package (KERNEL, default the current linux-image-amd64)
 # under qemu with the host's root file system shared read-only and runs the
 # end-to-end test (selftests/integration/run.sh) inside it with the binaries
-# and BPF object built here. Software emulation: about 15 minutes.
+# and BPF object built here. Software emulation: about 4 minutes (docs/kernels.md).
 # vmtest-core-break builds the BPF with -DMW_CORE_BREAK (a read of a field
 # only newer kernels have, without bpf_core_field_exists) into
 # $(OUTPUT)/core-break and passes only if that build fails to load in the
