@@ -20,7 +20,7 @@
 # for diagnostics beyond the files in TAP_LOGS.
 
 TAP_LOCK_FILE=${TAP_LOCK_FILE:-/tmp/mcpwire-integ.lock}
-T_N=0 T_PASS=0 T_FAIL=0
+T_N=0 T_PASS=0 T_FAIL=0 T_SKIP=0
 TAP_LOGS=()
 TAP_LOG_LINES=${TAP_LOG_LINES:-100}
 
@@ -76,6 +76,16 @@ tap_preflight() {
 ok() {
 	T_N=$((T_N + 1)) T_PASS=$((T_PASS + 1))
 	echo "ok $T_N - $*"
+}
+
+# skip NAME REASON [DIAG...]: a check whose premise does not hold in this run
+# (TAP's "# SKIP"); counted apart, neither passed nor failed.
+skip() {
+	local name=$1 reason=$2 l
+	shift 2
+	T_N=$((T_N + 1)) T_SKIP=$((T_SKIP + 1))
+	echo "ok $T_N - $name # SKIP $reason"
+	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
 }
 
 # not_ok NAME [DIAG...]: each DIAG is printed as a TAP comment under it.
@@ -136,7 +146,7 @@ finish() {
 		tap_dump_logs
 		if declare -F tap_on_fail >/dev/null; then tap_on_fail; fi
 	fi
-	echo "$T_PASS passed, $T_FAIL failed"
+	echo "$T_PASS passed, $T_FAIL failed$([ "$T_SKIP" = 0 ] || echo ", $T_SKIP skipped")"
 	[ "$T_FAIL" -eq 0 ]
 	exit $?
 }

@@ -76,7 +76,11 @@ static int capture_libbpf_print(enum libbpf_print_level level, const char *fmt, 
 {
 	char line[512];
 	const char *p;
+	va_list ap2;
 
+	/* The verifier's log comes as one "%s" of up to megabytes: print it
+	 * whole, the 512 bytes kept here are only for the name below. */
+	va_copy(ap2, ap);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	/* libbpf: "prog 'NAME': failed to load: -13" */
 	p = strstr(line, "prog '");
@@ -89,7 +93,8 @@ static int capture_libbpf_print(enum libbpf_print_level level, const char *fmt, 
 	}
 	/* Without -v the caller's one-line error says it all. */
 	if (capture_libbpf_verbose)
-		fputs(line, stderr);
+		vfprintf(stderr, fmt, ap2);
+	va_end(ap2);
 	return 0;
 }
 
@@ -543,6 +548,30 @@ int capture_set_scope(struct capture *c, const struct scope_set *ns)
 uint64_t capture_scope_filtered(const struct capture *c)
 {
 	return c->scope_filtered;
+}
+
+void capture_hooks(struct capture *c, char *buf, size_t len)
+{
+	struct bpf_program *prog;
+	size_t off;
+	int n = 0, skipped = 0;
+
+	bpf_object__for_each_program(prog, c->skel->obj)
+		n += bpf_program__autoload(prog);
+	off = (size_t)snprintf(buf, len, "%d syscall tracepoints", n);
+	/* capture_open() leaves out exactly the tracepoints tracefs lacks */
+	bpf_object__for_each_program(prog, c->skel->obj) {
+		const char *sec = bpf_program__section_name(prog);
+
+		if (bpf_program__autoload(prog) || off >= len)
+			continue;
+		if (!strncmp(sec, "tp/syscalls/", 12))
+			sec += 12;
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", skipped++ ? ", " : "; skipped ",
+					sec);
+	}
+	if (skipped && off < len)
+		snprintf(buf + off, len - off, " (no such tracepoint on this kernel)");
 }
 
 void capture_close(struct capture *c)
