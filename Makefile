@@ -18,7 +18,7 @@ BUILD_DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-
 	libjansson-dev pkg-config libcmocka-dev libncurses-dev libpcap-dev
 TEST_DEPS := iproute2 prometheus curl procps tmux tcpdump
 # What `make bench` runs beside the test network and node (docs/performance.md).
-BENCH_DEPS := nginx wrk tshark bpftool
+BENCH_DEPS := nginx wrk tshark
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
