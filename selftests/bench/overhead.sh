@@ -18,6 +18,8 @@
 # clock stopped, and drops up to one call per connection still in flight:
 # the server answers those and mcpwire counts them, so mcpwire's count must
 # equal nginx's exactly and be wrk's plus at most CONNS.
+# BENCH_PERF=1: perf record -g on mcpwire during the first mcpwire run of
+# each target (perf-<target>.data in the run directory), for profiling.
 
 
 # overhead_run TARGET CONFIG REP URL CONNS [ENV=VALUE...]
@@ -33,7 +35,14 @@ overhead_run() {
 		cpu0=$(proc_cpu_ticks "$MW_PID")
 	fi
 	[ "$target" = nginx ] && nginx0=$(nginx_requests server "$NGINX_PORT")
+	local perf_pid=""
+	if [ "$cfg" = mcpwire ] && [ -n "${BENCH_PERF:-}" ] && [ "$rep" = 1 ]; then
+		perf record -q -F 999 -g -o "$RUN/perf-$target.data" -p "$MW_PID" -- sleep "$BENCH_SECONDS" \
+			>"$RUN/perf-$target.log" 2>&1 </dev/null &
+		perf_pid=$!
+	fi
 	run_wrk client "$url" 1 "$conns" "$BENCH_SECONDS" "$out" "$@" || { [ "$cfg" = mcpwire ] && mw_stop; return 1; }
+	[ -z "$perf_pid" ] || wait "$perf_pid"
 	[ "$target" = nginx ] && nginx1=$(nginx_requests server "$NGINX_PORT") &&
 		srv=$((nginx1 - nginx0 - 1)) # the first stub_status query is counted in nginx1
 	if [ "$cfg" = mcpwire ]; then
