@@ -18,6 +18,10 @@
 # clock stopped, and drops up to one call per connection still in flight:
 # the server answers those and mcpwire counts them, so mcpwire's count must
 # equal nginx's exactly and be wrk's plus at most CONNS.
+# BENCH_MCPWIRE_B=BINARY adds a fourth configuration, mcpwire_b: the same as
+# mcpwire with another build, interleaved with the rest (before/after
+# figures of a change). Both also record mcpwire's context switches
+# (voluntary_ctxt_switches: its wake-ups).
 # BENCH_PERF=1: perf record -g on mcpwire during the first mcpwire run of
 # each target (perf-<target>.data in the run directory), for profiling.
 
@@ -25,37 +29,41 @@
 # overhead_run TARGET CONFIG REP URL CONNS [ENV=VALUE...]
 overhead_run() {
 	local target=$1 cfg=$2 rep=$3 url=$4 conns=$5 port out cpu0=0 cpu1=0 calls=null nginx0=0 nginx1=0 srv=null
+	local attach=0 cs0=0 cs1=0 bin=$MCPWIRE
 	shift 5
 	port=${url##*:}
 	port=${port%%/*}
 	out=$RUN/wrk-$target-$cfg-$rep.json
-	if [ "$cfg" = mcpwire ]; then
-		mw_start || return 1
+	case $cfg in mcpwire) attach=1 ;; mcpwire_b) attach=1 bin=$BENCH_MCPWIRE_B ;; esac
+	if [ "$attach" = 1 ]; then
+		MCPWIRE=$bin mw_start || return 1
 		sleep 0.5 # let start-up finish its work on sockets already open
 		cpu0=$(proc_cpu_ticks "$MW_PID")
+		cs0=$(proc_rss_kib "$MW_PID" voluntary_ctxt_switches)
 	fi
 	[ "$target" = nginx ] && nginx0=$(nginx_requests server "$NGINX_PORT")
 	local perf_pid=""
-	if [ "$cfg" = mcpwire ] && [ -n "${BENCH_PERF:-}" ] && [ "$rep" = 1 ]; then
+	if [ "$attach" = 1 ] && [ -n "${BENCH_PERF:-}" ] && [ "$rep" = 1 ]; then
 		perf record -q -F 999 -g -o "$RUN/perf-$target.data" -p "$MW_PID" -- sleep "$BENCH_SECONDS" \
 			>"$RUN/perf-$target.log" 2>&1 </dev/null &
 		perf_pid=$!
 	fi
-	run_wrk client "$url" 1 "$conns" "$BENCH_SECONDS" "$out" "$@" || { [ "$cfg" = mcpwire ] && mw_stop; return 1; }
+	run_wrk client "$url" 1 "$conns" "$BENCH_SECONDS" "$out" "$@" || { [ "$attach" = 1 ] && mw_stop; return 1; }
 	[ -z "$perf_pid" ] || wait "$perf_pid"
 	[ "$target" = nginx ] && nginx1=$(nginx_requests server "$NGINX_PORT") &&
 		srv=$((nginx1 - nginx0 - 1)) # the first stub_status query is counted in nginx1
-	if [ "$cfg" = mcpwire ]; then
+	if [ "$attach" = 1 ]; then
 		sleep 2 # dedup window (1 s) and the next snapshot
 		cpu1=$(proc_cpu_ticks "$MW_PID")
+		cs1=$(proc_rss_kib "$MW_PID" voluntary_ctxt_switches)
 		mw_scrape >"$RUN/metrics-$target-$rep.prom"
 		# only this server's: other MCP traffic on the host is seen too
 		calls=$(metric_sum "$RUN/metrics-$target-$rep.prom" mcp_requests_total "server_name=\"$SERVER_IP:$port\",method=\"tools/call\"")
 		mw_stop
 	fi
-	bench_record "$(printf '{"kind":"overhead","target":"%s","config":"%s","rep":%d,"conns":%d,"wrk":%s,"mcpwire_cpu_s":%s,"mcpwire_calls":%s,"server_calls":%s}' \
+	bench_record "$(printf '{"kind":"overhead","target":"%s","config":"%s","rep":%d,"conns":%d,"wrk":%s,"mcpwire_cpu_s":%s,"mcpwire_wakeups":%d,"mcpwire_calls":%s,"server_calls":%s}' \
 		"$target" "$cfg" "$rep" "$conns" "$(cat "$out")" \
-		"$(awk -v a="$cpu0" -v b="$cpu1" -v t="$(getconf CLK_TCK)" 'BEGIN {print (b - a) / t}')" "$calls" "$srv")"
+		"$(awk -v a="$cpu0" -v b="$cpu1" -v t="$(getconf CLK_TCK)" 'BEGIN {print (b - a) / t}')" "$((cs1 - cs0))" "$calls" "$srv")"
 	bench_log "overhead $target $cfg #$rep: $(node -e 'const w = JSON.parse(process.argv[1]); console.log(`${Math.round(w.rps)} calls/s, p50 ${w.p50_us} µs, p99 ${w.p99_us} µs, ${w.requests} calls`)' "$(cat "$out")")$([ "$calls" = null ] || echo ", mcpwire counted $calls")$([ "$srv" = null ] || echo ", nginx answered $srv")"
 }
 
@@ -69,7 +77,7 @@ bench_overhead() {
 	run_wrk client "$url_n" 1 "$NGINX_CONNS" 2 "$RUN/wrk-warmup-n.json"
 	run_wrk client "$url_e" 1 "$EVERYTHING_CONNS" 5 "$RUN/wrk-warmup-e.json" MCP_SESSION="$sid" MCP_UNIQUE_IDS=1
 	for ((rep = 1; rep <= BENCH_REPS; rep++)); do
-		for cfg in bare mcpwire sidecar; do
+		for cfg in bare mcpwire sidecar ${BENCH_MCPWIRE_B:+mcpwire_b}; do
 			local port_n=$NGINX_PORT port_e=$EVERYTHING_PORT
 			[ "$cfg" = sidecar ] && port_n=$NGINX_SIDECAR_PORT port_e=$EVERYTHING_SIDECAR_PORT
 			overhead_run nginx "$cfg" "$rep" "http://$SERVER_IP:$port_n/mcp" "$NGINX_CONNS"

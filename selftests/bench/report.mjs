@@ -49,10 +49,10 @@ if (ov.length) {
 	out.overhead = {};
 	say();
 	say(`1. Overhead on the traced server (wrk, tools/call, ${m.seconds} s per run, runs interleaved bare/mcpwire/sidecar)`);
-	say("   target      config    calls/s   ×bare   p50 µs   ×bare   p99 µs   ×bare   mcpwire CPU s/1k calls");
+	say("   target       config    calls/s   ×bare   p50 µs   ×bare   p99 µs   ×bare   mcpwire: CPU s / wake-ups per 1k calls");
 	for (const tgt of ["nginx", "everything"]) {
 		const o = (out.overhead[tgt] = {});
-		for (const cfg of ["bare", "mcpwire", "sidecar"]) {
+		for (const cfg of ["bare", "mcpwire", "sidecar", "mcpwire_b"]) {
 			const runs = ov.filter((r) => r.target === tgt && r.config === cfg);
 			if (!runs.length) continue;
 			o[cfg] = {
@@ -61,34 +61,36 @@ if (ov.length) {
 				p99_us: median(runs.map((r) => r.wrk.p99_us)),
 				runs: runs.map((r) => ({ rep: r.rep, rps: r.wrk.rps, p50_us: r.wrk.p50_us, p99_us: r.wrk.p99_us,
 					wrk_calls: r.wrk.requests, server_calls: r.server_calls, mcpwire_calls: r.mcpwire_calls,
-					mcpwire_cpu_s: r.mcpwire_cpu_s, errors: r.wrk.errors })),
+					mcpwire_cpu_s: r.mcpwire_cpu_s, mcpwire_wakeups: r.mcpwire_wakeups, errors: r.wrk.errors })),
 			};
-			if (cfg === "mcpwire")
+			if (cfg.startsWith("mcpwire")) {
 				o[cfg].cpu_s_per_1k_calls = median(runs.map((r) => (r.mcpwire_calls ? (1000 * r.mcpwire_cpu_s) / r.mcpwire_calls : null)));
+				o[cfg].wakeups_per_1k_calls = median(runs.map((r) => (r.mcpwire_calls ? (1000 * r.mcpwire_wakeups) / r.mcpwire_calls : null)));
+			}
 		}
-		for (const cfg of ["mcpwire", "sidecar"]) {
+		for (const cfg of ["mcpwire", "sidecar", "mcpwire_b"]) {
 			if (!o[cfg] || !o.bare) continue;
 			o[cfg].rps_ratio = o[cfg].rps / o.bare.rps;
 			o[cfg].p50_ratio = o[cfg].p50_us / o.bare.p50_us;
 			o[cfg].p99_ratio = o[cfg].p99_us / o.bare.p99_us;
 		}
-		for (const cfg of ["bare", "mcpwire", "sidecar"]) {
+		for (const cfg of ["bare", "mcpwire", "sidecar", "mcpwire_b"]) {
 			const c = o[cfg];
 			if (!c) continue;
-			say(`   ${(tgt === "nginx" ? "nginx canned" : "everything").padEnd(13)}${cfg.padEnd(8)}${fmtInt(c.rps).padStart(8)}` +
+			say(`   ${(tgt === "nginx" ? "nginx canned" : "everything").padEnd(13)}${cfg.padEnd(10)}${fmtInt(c.rps).padStart(8)}` +
 				`${(cfg === "bare" ? "" : fmt(c.rps_ratio, 3)).padStart(8)}${fmtInt(c.p50_us).padStart(9)}${(cfg === "bare" ? "" : fmt(c.p50_ratio, 3)).padStart(8)}` +
 				`${fmtInt(c.p99_us).padStart(9)}${(cfg === "bare" ? "" : fmt(c.p99_ratio, 3)).padStart(8)}` +
-				`${cfg === "mcpwire" ? fmt(c.cpu_s_per_1k_calls, 4).padStart(12) : ""}`);
+				`${cfg.startsWith("mcpwire") ? `${fmt(c.cpu_s_per_1k_calls, 4).padStart(12)} / ${fmt(c.wakeups_per_1k_calls, 0)}` : ""}`);
 		}
 	}
 	// counts: mcpwire's tools/call for this server vs what wrk and nginx saw
 	say("   calls counted (each mcpwire run): wrk completed / server answered / mcpwire counted in /metrics");
 	let countsOk = true;
-	for (const r of ov.filter((x) => x.config === "mcpwire")) {
+	for (const r of ov.filter((x) => x.config.startsWith("mcpwire"))) {
 		const srvOk = r.server_calls === null || r.server_calls === r.mcpwire_calls;
 		const wrkOk = r.mcpwire_calls >= r.wrk.requests && r.mcpwire_calls <= r.wrk.requests + r.conns;
 		countsOk = countsOk && srvOk && wrkOk;
-		say(`     ${r.target.padEnd(10)} #${r.rep}: ${fmtInt(r.wrk.requests)} / ${r.server_calls === null ? "-" : fmtInt(r.server_calls)} / ${fmtInt(r.mcpwire_calls)}` +
+		say(`     ${r.target.padEnd(10)} ${r.config.padEnd(9)} #${r.rep}: ${fmtInt(r.wrk.requests)} / ${r.server_calls === null ? "-" : fmtInt(r.server_calls)} / ${fmtInt(r.mcpwire_calls)}` +
 			`  ${srvOk && wrkOk ? "match" : "MISMATCH"} (wrk drops the ≤ ${r.conns} calls in flight when its clock stops; the server answers them)`);
 	}
 	out.overhead.counts_match = countsOk;
