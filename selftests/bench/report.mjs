@@ -247,8 +247,10 @@ if (ls.length) {
 	say(`   highest rate without loss: ${fmtInt(l.max_rate_without_loss)} calls/s${l.lowest_rate_with_loss ? `; loss from ${fmtInt(l.lowest_rate_with_loss)} calls/s` : " (no loss at any unpaused step: the machine's full rate)"}`);
 	const top = out.overhead && out.overhead.nginx && out.overhead.nginx.bare ? out.overhead.nginx.bare.rps : null;
 	say("   targets:");
-	target("zero lost events up to the canned nginx's full rate", top ? `0 lost at ≥ ${fmtInt(top)} calls/s (bare nginx, measurement 1)` : "0 lost at saturation",
-		`${lossy.length ? "loss" : "0 lost"} up to ${fmtInt(l.max_rate_without_loss)} calls/s`, lossy.length === 0);
+	// With mcpwire attached, the canned nginx's full rate is the highest
+	// the sweep reaches: nothing on this machine drives it faster.
+	target("zero lost events up to the canned nginx's full rate", `0 lost at every step up to the highest rate reached with mcpwire attached${top ? ` (bare nginx alone: ${fmtInt(top)} calls/s)` : ""}`,
+		`${lossy.length ? `loss from ${fmtInt(l.lowest_rate_with_loss)} calls/s` : "0 lost"}; highest rate ${fmtInt(Math.max(...steps.filter((s) => !s.paused_s).map((s) => s.rps)))} calls/s`, lossy.length === 0);
 }
 
 say();
