@@ -81,7 +81,8 @@ bench_record "$(printf '{"kind":"machine","cpus":%d,"model":"%s","kernel":"%s","
 # ------------------------------------------------------------------ network
 
 bench_log "network: bridge, containers server and client"
-netns_up && netns_add server && netns_add client || tap_fatal "network setup failed"
+if ! { netns_up && netns_add server && netns_add client; }; then tap_fatal "network setup failed"; fi
+# shellcheck disable=SC2034 # used by the measurement scripts
 SERVER_IP=${NETNS_IP[server]}
 
 nginx_start canned server "$BENCH_DIR/nginx-canned.conf.in" PORT="$NGINX_PORT" WORKERS=1

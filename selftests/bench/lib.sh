@@ -27,9 +27,8 @@ fill_template() {
 }
 
 # nginx_start NAME CTR TEMPLATE KEY=VALUE...: an nginx (master + workers) in
-# container CTR from the template, config and logs in $RUN. Sets
-# NGINX_PID[NAME] (the master).
-declare -gA NGINX_PID=()
+# container CTR from the template, config and logs in $RUN; stopped (its
+# master, by pid) at exit.
 nginx_start() {
 	local name=$1 ctr=$2 tpl=$3 pid
 	shift 3
@@ -38,7 +37,6 @@ nginx_start() {
 	ip netns exec "${NETNS_NS[$ctr]}" nginx -p "$RUN" -c "$RUN/nginx-$name.conf" \
 		-e "$RUN/nginx-$name.err" >"$RUN/nginx-$name.out" 2>&1 </dev/null &
 	pid=$!
-	NGINX_PID[$name]=$pid
 	mcpw_on_exit "stop_pid $pid 5"
 }
 

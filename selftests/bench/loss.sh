@@ -39,6 +39,7 @@ bench_loss() {
 		wpid=$!
 		if [ "$paused" = 1 ]; then
 			sleep 1
+			mcpw_on_exit "kill -CONT $MW_PID 2>/dev/null" # never left stopped
 			kill -STOP "$MW_PID"
 			sleep "$LOSS_PAUSE"
 			kill -CONT "$MW_PID"

@@ -26,7 +26,7 @@ conns_settled() {
 }
 
 bench_memory() {
-	local rss_idle rss_open anon_idle anon_open hwm cpid pings rc t samples=() s
+	local rss_idle rss_open anon_idle anon_open hwm cpid pings rc samples=() s
 	mw_start || return 1
 	sleep 2
 	rss_idle=$(proc_rss_kib "$MW_PID")
