@@ -15,7 +15,7 @@ VERSION := 0.1.0$(shell git rev-parse --short HEAD 2>/dev/null | sed "s/^/+/")
 
 # Debian 12 packages the build and the tests need (make deps).
 BUILD_DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev \
-	libjansson-dev pkg-config libcmocka-dev libncurses-dev libpcap-dev
+	libjansson-dev pkg-config libcmocka-dev libncurses-dev libpcap-dev libcurl4-openssl-dev
 TEST_DEPS := iproute2 prometheus curl procps tmux tcpdump
 # What `make bench` runs beside the test network and node (docs/performance.md).
 BENCH_DEPS := nginx wrk tshark
@@ -24,7 +24,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
 	  -D_GNU_SOURCE \
 	  -Iuserspace -Ibpf -I$(OUTPUT)
-LIBS := -lbpf -lelf -lz -lmicrohttpd -ljansson -lpcap -lpthread -lm
+LIBS := -lbpf -lelf -lz -lmicrohttpd -ljansson -lpcap -lcurl -lpthread -lm
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
 ifeq ($(V),1)
@@ -40,8 +40,8 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 # Every pipeline stage is a library object set; main.c alone makes the daemon.
-LIB_SRCS := $(sort $(wildcard userspace/capture/*.c userspace/stream/*.c userspace/proto/*.c \
-	userspace/mcp/*.c userspace/metrics/*.c userspace/http/*.c userspace/calllog/*.c))
+# Every folder under userspace/ but mcptop/ (a separate program) is one.
+LIB_SRCS := $(sort $(filter-out userspace/mcptop/%,$(wildcard userspace/*/*.c)))
 LIB_OBJS := $(patsubst %.c,$(OUTPUT)/obj/%.o,$(LIB_SRCS))
 MAIN_OBJ := $(OUTPUT)/obj/userspace/main.o
 
