@@ -28,7 +28,8 @@
 #
 # Environment: MCPWIRE (binary), BENCH_REPS (3), BENCH_SECONDS (per run, 5),
 # BENCH_ONLY="overhead kernel pipeline memory loss" (a subset), BENCH_OUT
-# (build/bench), KEEP=1 (keep the pcap).
+# (build/bench), KEEP=1 (keep the pcap), BENCH_WATCHDOG (seconds, 1200: the
+# whole run is stopped, and cleaned up, past it).
 
 set -uo pipefail
 
@@ -66,10 +67,13 @@ tap_preflight bench.sh ip node curl ss nginx wrk tshark tcpdump bpftool sysctl
 [ -x "$MCPWIRE" ] || tap_fatal "$MCPWIRE missing: make"
 
 mcpw_trap_install
+# a last resort: every run below is bounded, the whole bench is too
+watchdog "${BENCH_WATCHDOG:-1200}"
 mkdir -p "$BENCH_OUT"
 RUN=$BENCH_OUT/run-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$RUN" || tap_fatal "cannot create $RUN"
 : >"$RUN/raw.jsonl"
+# shellcheck disable=SC2034 # used by lib.sh
 MW_PORT=$(free_port)
 
 # The machine, for the report: the figures mean little without it.
