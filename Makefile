@@ -17,6 +17,8 @@ VERSION := 0.1.0$(shell git rev-parse --short HEAD 2>/dev/null | sed "s/^/+/")
 BUILD_DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev \
 	libjansson-dev pkg-config libcmocka-dev libncurses-dev libpcap-dev libcurl4-openssl-dev
 TEST_DEPS := iproute2 prometheus curl procps tmux tcpdump iptables
+# What `make bench` runs beside the test network and node (docs/performance.md).
+BENCH_DEPS := nginx wrk tshark
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
@@ -58,7 +60,7 @@ BENCH_BINS := $(patsubst selftests/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 TEST_HELPER_SRCS := $(filter-out $(TEST_SRCS),$(wildcard selftests/unit/*.c))
 TEST_HELPER_OBJS := $(patsubst %.c,$(OUTPUT)/obj/%.o,$(TEST_HELPER_SRCS))
 
-.PHONY: all deps test-deps test unit integration demo microbench clean FORCE
+.PHONY: all deps test-deps bench-deps test unit integration demo microbench bench clean FORCE
 .DELETE_ON_ERROR:
 
 all: $(OUTPUT)/mcpwire $(OUTPUT)/mcptop
@@ -128,6 +130,19 @@ $(OUTPUT)/bench/%: $(OUTPUT)/obj/selftests/bench/%.o $(LIB_OBJS)
 # Userspace micro-benchmarks: print figures, assert nothing.
 microbench: $(BENCH_BINS)
 	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
+
+# The side-by-side benchmark of issue 6 (docs/performance.md): root, about
+# 10 minutes, the integration lock held throughout. Not part of `make test`.
+# tshark's package asks whether non-root users may capture: answer no.
+bench-deps:
+	$(Q)echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections 2>/dev/null || true
+	$(Q)$(MAKE) --no-print-directory test-deps
+	$(Q)$(MAKE) --no-print-directory deps DEPS_EXTRA="$(BENCH_DEPS)"
+
+bench:
+	$(Q)$(MAKE) --no-print-directory bench-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)selftests/bench/bench.sh
 
 # Unit tests: no root needed.
 unit: $(TEST_BINS)
