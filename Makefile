@@ -164,6 +164,8 @@ test:
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory integration
 	$(Q)$(MAKE) --no-print-directory deploy-check
+	$(Q)$(MAKE) --no-print-directory vmtest
+	$(Q)$(MAKE) --no-print-directory vmtest-core-break
 
 demo:
 	$(Q)$(MAKE) --no-print-directory test-deps
