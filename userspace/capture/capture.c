@@ -43,6 +43,7 @@ static const char *const capture_drop_names[MW_DROP__MAX] = {
 	[MW_DROP_CONN_TABLE_FULL] = "conn_table_full",
 	[MW_DROP_IOV_LIMIT] = "iov_limit",
 	[MW_DROP_ARGS_TABLE_FULL] = "args_table_full",
+	[MW_DROP_TAIL_CALL] = "tail_call",
 };
 
 uint64_t capture_malformed(const struct capture *c)

@@ -63,12 +63,13 @@ int capture_open(const struct capture_config *cfg, struct stream_table *st, stru
 int capture_poll(struct capture *c, int timeout_ms);
 
 /* Totals since load, summed over CPUs, indexed by enum mw_drop_reason:
- * ringbuf_full, read_fault, iov_limit, conn_table_full and args_table_full
- * count events; cap_exceeded counts bytes. */
+ * ringbuf_full, read_fault, iov_limit, conn_table_full, args_table_full and
+ * tail_call count events; cap_exceeded counts bytes. */
 void capture_drops(struct capture *c, uint64_t out[MW_DROP__MAX]);
 
 /* Static label for a reason ("ringbuf_full", "read_fault", "cap_exceeded",
- * "conn_table_full", "iov_limit", "args_table_full"); "unknown" otherwise. */
+ * "conn_table_full", "iov_limit", "args_table_full", "tail_call"); "unknown"
+ * otherwise. */
 const char *capture_drop_reason_name(int reason);
 /* Ring-buffer records userspace refused as too short or inconsistent, since
  * load: never trusted, counted instead (mcpwire_events_lost_total
