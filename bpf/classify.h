@@ -115,14 +115,16 @@ MW_UNROLL
  * mw_classify_sse_field() on cb->b[off, len): global in BPF, so the verifier
  * checks it once on its own rather than once for each of the 16 offsets the
  * chunk-size line can end at (inlined, that was ~30k of the ~45k instructions
- * it processed for the capture path). The bytes are first copied to offset 0
- * with the index wrapped (off + j) mod 16, so no read depends on a branch;
- * the wrapped bytes lie past len - off and are never looked at.
+ * it processed for the capture path). The bytes [off, len) are first copied
+ * to offset 0, so the match reads at offsets the verifier knows; the index
+ * is masked as well, for the verifier, which does not know off + j < len
+ * <= MW_CLASSIFY_LEN.
  */
 MW_CLASSIFY_SSE int mw_classify_sse_field_at(const struct mw_classify_buf *cb, unsigned int off,
 					     unsigned int len, int bare)
 {
-	struct mw_classify_buf t;
+	struct mw_classify_buf t = { { 0 } };
+	const unsigned char *b;
 	unsigned int j;
 
 	if (!cb) /* the verifier's view of a global function's pointer */
@@ -131,9 +133,13 @@ MW_CLASSIFY_SSE int mw_classify_sse_field_at(const struct mw_classify_buf *cb, u
 		len = MW_CLASSIFY_LEN;
 	if (off >= len)
 		return off == len ? MW_TOK_PREFIX : MW_TOK_NO; /* as for no bytes */
+	b = cb->b;
 MW_UNROLL
-	for (j = 0; j < MW_CLASSIFY_LEN; j++)
-		t.b[j] = cb->b[(off + j) & (MW_CLASSIFY_LEN - 1)];
+	for (j = 0; j < MW_CLASSIFY_LEN; j++) {
+		if (off + j >= len)
+			break;
+		t.b[j] = b[(off + j) & (MW_CLASSIFY_LEN - 1)];
+	}
 	return mw_classify_sse_field(t.b, len - off, bare);
 }
 

@@ -23,7 +23,6 @@
 /* Map sizes. fdinfo is LRU: an evicted fd is simply classified again. */
 #define MW_FDINFO_MAX 65536
 #define MW_CONNS_MAX 16384
-#define MW_ARGS_MAX 16384
 
 /* State of one fd in `fdinfo`. Everything but CANDIDATE and MCP returns after
  * the one lookup. */
@@ -57,11 +56,25 @@ struct mw_conn {
 	__u8 laddr[16], raddr[16];
 };
 
-/* Syscall arguments stashed at entry for the exit, keyed by pid_tgid. */
+/* Syscall arguments stashed at entry for the exit, one slot per thread. */
 enum mw_args_kind {
+	MW_ARGS_NONE = 0,    /* slot empty: nothing stashed, or the exit took it */
 	MW_ARGS_BUF = 1,     /* read/write/recvfrom/sendto: buf */
 	MW_ARGS_IOV = 2,     /* readv/writev, recvmsg/sendmsg via msg_iov */
 	MW_ARGS_CONNECT = 3, /* connect: only the fd */
+};
+
+/* The syscall that stashed, so an exit only takes its own entry's args. */
+enum mw_sys {
+	MW_SYS_READ = 1,
+	MW_SYS_WRITE,
+	MW_SYS_READV,
+	MW_SYS_WRITEV,
+	MW_SYS_RECVFROM,
+	MW_SYS_SENDTO,
+	MW_SYS_RECVMSG,
+	MW_SYS_SENDMSG,
+	MW_SYS_CONNECT,
 };
 
 struct mw_args {
@@ -70,6 +83,8 @@ struct mw_args {
 	__u32 iovcnt; /* MW_ARGS_IOV only */
 	__u32 kind;   /* enum mw_args_kind */
 	__u32 dir;    /* enum mw_dir */
+	__u32 sys;    /* enum mw_sys */
+	__u32 pad;
 };
 
 /*

@@ -24,6 +24,11 @@
 #define CAPTURE_DEF_TAIL (64u << 10)
 #define CAPTURE_DEF_RINGBUF (16u << 20)
 #define CAPTURE_SWEEP_NS (5ull * 1000000000ull)
+/* The BPF side wakes the poll only once 256 KiB are waiting (mw_rb_flags()
+ * in mcpwire.bpf.c: a wake-up per event cost more than the capture itself),
+ * so a poll never sleeps longer than this and then consumes what it finds:
+ * a trickle of events is seen within this much time. */
+#define CAPTURE_POLL_MS 20
 
 struct capture {
 	struct mcpwire_bpf *skel;
@@ -329,7 +334,15 @@ int capture_poll(struct capture *c, int timeout_ms)
 	uint64_t now;
 	int n;
 
+	if (timeout_ms < 0 || timeout_ms > CAPTURE_POLL_MS)
+		timeout_ms = CAPTURE_POLL_MS;
 	n = ring_buffer__poll(c->rb, timeout_ms);
+	if (n >= 0) {
+		/* a poll that timed out consumed nothing */
+		int more = ring_buffer__consume(c->rb);
+
+		n = more < 0 ? more : n + more;
+	}
 	now = capture_now_ns();
 	if (now - c->last_sweep_ns >= CAPTURE_SWEEP_NS) {
 		c->last_sweep_ns = now;

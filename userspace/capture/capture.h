@@ -55,7 +55,9 @@ int capture_open(const struct capture_config *cfg, struct stream_table *st, stru
 		 char *err, size_t errlen);
 
 /*
- * Waits up to timeout_ms (-1: forever) for events and dispatches them.
+ * Waits up to timeout_ms, but never more than 20 ms (the kernel side does not
+ * wake the poll for every event, see capture.c), for events and dispatches
+ * them; -1 means that 20 ms too.
  * Returns the number of ring-buffer records handled, or -errno (-EINTR is not
  * an error for the caller). Also, at most every few seconds, closes the
  * connections of processes that exited without close().
