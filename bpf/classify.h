@@ -69,11 +69,11 @@ static inline int mw_classify_is_hex(unsigned char c)
 
 /*
  * In BPF the SSE check is a global function, which the verifier checks on its
- * own (once per program) instead of once per path through each of the ~20
- * exit programs it is called from: inlined, it cost 0.7M verified
- * instructions and seconds of load time; global, about 14k per program and
- * 0.65 s in all (tracepoint programs on kernel 6.18). Its buffer is then a
- * pointer to a sized struct, which the probe's zeroed stack array is.
+ * own instead of once per path through the capture program that calls it:
+ * inlined, it cost 0.7M verified instructions and seconds of load time
+ * (when eight exit programs each carried the capture path; kernel 6.18). Its
+ * buffer is then a pointer to a sized struct, which the probe's zeroed stack
+ * array is.
  */
 struct mw_classify_buf {
 	unsigned char b[MW_CLASSIFY_LEN];

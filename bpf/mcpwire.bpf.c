@@ -552,14 +552,6 @@ static long mw_emit_step(__u32 i, void *ctx)
 	return 0;
 }
 
-/* Classifies a candidate on its first data. Returns true when the connection
- * is (now) MCP; false drops it for good, or for this syscall on a fault. */
-/*
- * Global, not static: the verifier checks a global function once, on its own,
- * instead of in the context of every exit program that reaches it. Inlined,
- * the unrolled byte loops of the classifiers took mcpwire's load time from
- * 0.15 s to 4.5 s.
- */
 /* One byte of the stdio check (mcpwire.bpf.h). Returns 1 to stop. */
 static long mw_classify_stdio_cb(__u32 i, void *ctx)
 {
@@ -597,6 +589,12 @@ static __always_inline int mw_classify_stdio_bpf(const unsigned char *b, __u64 n
 	return s->stdio_cls;
 }
 
+/*
+ * Global, not static: the verifier checks a global function once, on its own,
+ * instead of along every path of the capture program that reaches it.
+ * Inlined, the unrolled byte loops of the classifiers took mcpwire's load
+ * time from 0.15 s to 4.5 s.
+ */
 __noinline int mw_classify_http_buf(const struct mw_classify_buf *cb, unsigned int n)
 {
 	if (!cb)
@@ -604,6 +602,8 @@ __noinline int mw_classify_http_buf(const struct mw_classify_buf *cb, unsigned i
 	return mw_classify(cb->b, n);
 }
 
+/* Classifies a candidate on its first data. Returns true when the connection
+ * is (now) MCP; false drops it for good, or for this syscall on a fault. */
 static __noinline bool mw_classify_first(__u64 key, struct mw_conn *c, struct mw_args *a,
 					 __u64 ret)
 {
