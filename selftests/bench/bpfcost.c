@@ -13,6 +13,9 @@
  *                                        prints run_cnt and run_time_ns /
  *                                        run_cnt per program over CMD's run
  *
+ * With BPFCOST_NO_STATS=1 in the environment the programs run without stats
+ * (and their figures are 0), for timing CMD itself with the programs attached.
+ *
  * Programs are loaded the way userspace/capture/capture.c loads them (same
  * skeleton and rodata defaults, this process as self_tgid, programs whose
  * tracepoint is missing left out). Stats include their own cost: two clock
@@ -118,8 +121,9 @@ int main(int argc, char **argv)
 	if (!run)
 		goto out;
 
-	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	if (stats_fd < 0) {
+	if (!getenv("BPFCOST_NO_STATS"))
+		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (!getenv("BPFCOST_NO_STATS") && stats_fd < 0) {
 		fprintf(stderr, "bpfcost: BPF_ENABLE_STATS: %s\n", strerror(errno));
 		return 1;
 	}
@@ -161,7 +165,8 @@ int main(int argc, char **argv)
 			printf("%-22s %10llu %9.1f\n", bpf_program__name(p), (unsigned long long)cnt,
 			       (double)ns / cnt);
 	}
-	close(stats_fd);
+	if (stats_fd >= 0)
+		close(stats_fd);
 out:
 	mcpwire_bpf__destroy(skel);
 	return 0;
