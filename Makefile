@@ -15,14 +15,14 @@ VERSION := 0.1.0$(shell git rev-parse --short HEAD 2>/dev/null | sed "s/^/+/")
 
 # Debian 12 packages the build and the tests need (make deps).
 BUILD_DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev \
-	libjansson-dev pkg-config libcmocka-dev libncurses-dev libpcap-dev
-TEST_DEPS := iproute2 prometheus curl procps tmux tcpdump
+	libjansson-dev pkg-config libcmocka-dev libncurses-dev libpcap-dev libcurl4-openssl-dev
+TEST_DEPS := iproute2 prometheus curl procps tmux tcpdump iptables
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
 	  -D_GNU_SOURCE \
 	  -Iuserspace -Ibpf -I$(OUTPUT)
-LIBS := -lbpf -lelf -lz -lmicrohttpd -ljansson -lpcap -lpthread -lm
+LIBS := -lbpf -lelf -lz -lmicrohttpd -ljansson -lpcap -lcurl -lpthread -lm
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
 ifeq ($(V),1)
@@ -38,8 +38,8 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 # Every pipeline stage is a library object set; main.c alone makes the daemon.
-LIB_SRCS := $(sort $(wildcard userspace/capture/*.c userspace/stream/*.c userspace/proto/*.c \
-	userspace/mcp/*.c userspace/metrics/*.c userspace/http/*.c userspace/calllog/*.c))
+# Every folder under userspace/ but mcptop/ (a separate program) is one.
+LIB_SRCS := $(sort $(filter-out userspace/mcptop/%,$(wildcard userspace/*/*.c)))
 LIB_OBJS := $(patsubst %.c,$(OUTPUT)/obj/%.o,$(LIB_SRCS))
 MAIN_OBJ := $(OUTPUT)/obj/userspace/main.o
 
@@ -145,7 +145,7 @@ unit: $(TEST_BINS)
 
 # Integration tests: root, network namespaces, real MCP servers. Each script
 # prints TAP and "N passed, N failed"; all run even when one fails.
-INTEGRATION_SCRIPTS := run.sh stdio.sh calllog.sh mcptop.sh dashboards.sh http-full.sh pcap.sh transports.sh bigmsg.sh ipv6.sh
+INTEGRATION_SCRIPTS := run.sh stdio.sh calllog.sh mcptop.sh dashboards.sh http-full.sh pcap.sh transports.sh bigmsg.sh ipv6.sh netdelay.sh
 integration: $(OUTPUT)/mcpwire $(OUTPUT)/mcptop
 	$(Q)rc=0; for t in $(INTEGRATION_SCRIPTS); do selftests/integration/$$t || rc=1; done; exit $$rc
 

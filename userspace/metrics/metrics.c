@@ -26,6 +26,8 @@ enum {
 	F_NOTIFICATIONS,
 	F_REQUEST_DURATION,
 	F_TOOL_DURATION,
+	F_CLIENT_REQUEST_DURATION,
+	F_CLIENT_TOOL_DURATION,
 	F_SERVER_INFO,
 	F_SESSIONS,
 	F_IN_FLIGHT,
@@ -68,6 +70,14 @@ static const struct metrics_family_def {
 	[F_TOOL_DURATION] = { "mcp_tool_call_duration_seconds",
 			      "Time from a tools/call request to its response or cancellation.",
 			      METRICS_HISTOGRAM, 2, 0, { "server_name", "tool_name" } },
+	[F_CLIENT_REQUEST_DURATION] = { "mcp_client_request_duration_seconds",
+					"Time from an MCP request to its response, measured at the "
+					"client's socket.",
+					METRICS_HISTOGRAM, 2, 0, { "server_name", "method" } },
+	[F_CLIENT_TOOL_DURATION] = { "mcp_client_tool_call_duration_seconds",
+				     "Time from a tools/call request to its response, measured at "
+				     "the client's socket.",
+				     METRICS_HISTOGRAM, 2, 0, { "server_name", "tool_name" } },
 	[F_SERVER_INFO] = { "mcp_server_info", "MCP server identity from its initialize result.",
 			    METRICS_GAUGE, 4, 0,
 			    { "server_name", "server_version", "protocol_version", "transport" } },
@@ -425,6 +435,30 @@ void metrics_call_done(struct metrics *m, const struct metrics_call *c)
 	metrics_changed(m);
 }
 
+void metrics_client_call_done(struct metrics *m, uint32_t server, uint16_t method, uint32_t tool,
+			      double seconds)
+{
+	const char *sname = metrics_server_name(m, server);
+	uint32_t sk = metrics_server_key(m, server), mk = metrics_method_key(method);
+	struct metrics_series *s;
+
+	if (seconds < 0)
+		seconds = 0;
+	s = metrics_get_ids(m, F_CLIENT_REQUEST_DURATION, sk, mk, 0,
+			    (const char *const[]){ sname, metrics_method_name(method) });
+	if (s)
+		metrics_series_observe(s, seconds);
+	if (method == METRICS_METHOD_TOOLS_CALL) {
+		uint32_t tk = metrics_tool_key(m, tool);
+
+		s = metrics_get_ids(m, F_CLIENT_TOOL_DURATION, sk, tk, 0,
+				    (const char *const[]){ sname, metrics_tool_name(m, tool) });
+		if (s)
+			metrics_series_observe(s, seconds);
+	}
+	metrics_changed(m);
+}
+
 void metrics_seen(struct metrics *m, uint32_t server, uint64_t ts_ns)
 {
 	m->msg_ns = ts_ns;
@@ -712,6 +746,8 @@ static void metrics_render_api(struct metrics *m, struct metrics_snapshot *s)
 		.req_duration = &m->fam[F_REQUEST_DURATION],
 		.tool_calls = &m->fam[F_TOOL_CALLS],
 		.tool_duration = &m->fam[F_TOOL_DURATION],
+		.client_req_duration = &m->fam[F_CLIENT_REQUEST_DURATION],
+		.client_tool_duration = &m->fam[F_CLIENT_TOOL_DURATION],
 		.info = &m->fam[F_SERVER_INFO],
 		.sessions = &m->fam[F_SESSIONS],
 		.in_flight = &m->fam[F_IN_FLIGHT],
