@@ -27,6 +27,11 @@
 #define CAPTURE_DEF_TAIL (64u << 10)
 #define CAPTURE_DEF_RINGBUF (16u << 20)
 #define CAPTURE_SWEEP_NS (5ull * 1000000000ull)
+/* The BPF side wakes the poll only once 256 KiB are waiting (mw_rb_flags()
+ * in mcpwire.bpf.c: a wake-up per event cost more than the capture itself),
+ * so a poll never sleeps longer than this and then consumes what it finds:
+ * a trickle of events is seen within this much time. */
+#define CAPTURE_POLL_MS 20
 
 struct capture {
 	struct mcpwire_bpf *skel;
@@ -53,6 +58,7 @@ static const char *const capture_drop_names[MW_DROP__MAX] = {
 	[MW_DROP_CONN_TABLE_FULL] = "conn_table_full",
 	[MW_DROP_IOV_LIMIT] = "iov_limit",
 	[MW_DROP_ARGS_TABLE_FULL] = "args_table_full",
+	[MW_DROP_TAIL_CALL] = "tail_call",
 };
 
 uint64_t capture_malformed(const struct capture *c)
@@ -76,7 +82,11 @@ static int capture_libbpf_print(enum libbpf_print_level level, const char *fmt, 
 {
 	char line[512];
 	const char *p;
+	va_list ap2;
 
+	/* The verifier's log comes as one "%s" of up to megabytes: print it
+	 * whole, the 512 bytes kept here are only for the name below. */
+	va_copy(ap2, ap);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	/* libbpf: "prog 'NAME': failed to load: -13" */
 	p = strstr(line, "prog '");
@@ -89,7 +99,8 @@ static int capture_libbpf_print(enum libbpf_print_level level, const char *fmt, 
 	}
 	/* Without -v the caller's one-line error says it all. */
 	if (capture_libbpf_verbose)
-		fputs(line, stderr);
+		vfprintf(stderr, fmt, ap2);
+	va_end(ap2);
 	return 0;
 }
 
@@ -412,12 +423,31 @@ cleanup:
 	return err_ ? err_ : -EINVAL;
 }
 
+/*
+ * Under load, waking up per event costs more than handling it: the kernel
+ * wakes the consumer whenever a record is submitted while the consumer has
+ * read everything before it (bpf_ringbuf_commit(), kernel/bpf/ringbuf.c), so
+ * a consumer that keeps up is woken, and switched to and from, once per few
+ * events, and the irq_work and wake-up are charged to the traced process.
+ * The BPF side therefore asks for a wake-up only past 256 KiB pending
+ * (mw_rb_flags()), and this poll sleeps at most CAPTURE_POLL_MS, then drains
+ * what it finds as one batch. Cost: up to CAPTURE_POLL_MS more latency per
+ * event (the dedup window is 1 s).
+ */
 int capture_poll(struct capture *c, int timeout_ms)
 {
 	uint64_t now;
 	int n;
 
+	if (timeout_ms < 0 || timeout_ms > CAPTURE_POLL_MS)
+		timeout_ms = CAPTURE_POLL_MS;
 	n = ring_buffer__poll(c->rb, timeout_ms);
+	if (n >= 0) {
+		/* a poll that timed out consumed nothing */
+		int more = ring_buffer__consume(c->rb);
+
+		n = more < 0 ? more : n + more;
+	}
 	now = capture_now_ns();
 	if (now - c->last_sweep_ns >= CAPTURE_SWEEP_NS) {
 		c->last_sweep_ns = now;
@@ -543,6 +573,30 @@ int capture_set_scope(struct capture *c, const struct scope_set *ns)
 uint64_t capture_scope_filtered(const struct capture *c)
 {
 	return c->scope_filtered;
+}
+
+void capture_hooks(struct capture *c, char *buf, size_t len)
+{
+	struct bpf_program *prog;
+	size_t off;
+	int n = 0, skipped = 0;
+
+	bpf_object__for_each_program(prog, c->skel->obj)
+		n += bpf_program__autoload(prog);
+	off = (size_t)snprintf(buf, len, "%d syscall tracepoints", n);
+	/* capture_open() leaves out exactly the tracepoints tracefs lacks */
+	bpf_object__for_each_program(prog, c->skel->obj) {
+		const char *sec = bpf_program__section_name(prog);
+
+		if (bpf_program__autoload(prog) || off >= len)
+			continue;
+		if (!strncmp(sec, "tp/syscalls/", 12))
+			sec += 12;
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", skipped++ ? ", " : "; skipped ",
+					sec);
+	}
+	if (skipped && off < len)
+		snprintf(buf + off, len - off, " (no such tracepoint on this kernel)");
 }
 
 void capture_close(struct capture *c)
