@@ -26,6 +26,7 @@
 #include "http/http_server.h"
 #include "mcp/mcp.h"
 #include "metrics/metrics.h"
+#include "netobs/netobs.h"
 #include "scope/resolve.h"
 #include "scope/scope.h"
 #include "stream/stream.h"
@@ -95,7 +96,8 @@ static void main_usage(FILE *f)
 		"  --network NAME           report only containers on Docker network NAME\n"
 		"                           (its bridge looked up through the Docker Engine API)\n"
 		"  --bridge IFNAME          report only network namespaces with a veth on bridge\n"
-		"                           IFNAME (docs/scope.md)\n"
+		"                           IFNAME (docs/scope.md), and measure its network\n"
+		"                           with tc programs on the veths (docs/network.md)\n"
 		"  --docker-socket PATH     the Docker Engine API's socket for --network\n"
 		"                           (default /var/run/docker.sock)\n"
 		"  -v, --verbose            log start-up details and the BPF verifier log\n"
@@ -442,6 +444,7 @@ int main(int argc, char **argv)
 	struct http_server *http = NULL;
 	struct capture *cap = NULL;
 	struct calllog *calls = NULL;
+	struct netobs *net = NULL;
 	struct scope *scope = NULL;
 	struct sigaction sa = { .sa_handler = main_on_signal };
 	struct sigaction sa_hup = { .sa_handler = main_on_hup };
@@ -558,6 +561,20 @@ int main(int argc, char **argv)
 			o.network ? o.network : "", o.network ? ")" : "", ss.ports, ss.namespaces);
 	}
 
+	/* --- network side (netobs/): tc programs on the veths of the bridge
+	 * of --bridge/--network --- */
+	if (scope_bridge) {
+		struct netobs_config ncfg = { .verbose = o.verbose };
+
+		rc = netobs_start(&net, scope_bridge, &ncfg, err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "mcpwire: %s\n", err);
+			rc = 1;
+			goto cleanup;
+		}
+	}
+	/* --- end of network side --- */
+
 	main_report_kernel(cap, m);
 	http_server_set_ready(http, 1);
 	sigaction(SIGINT, &sa, NULL);
@@ -602,6 +619,7 @@ int main(int argc, char **argv)
 				metrics_call_log_errors_set(m, calllog_errors(calls));
 			}
 			main_export_totals(cap, st, m);
+			netobs_poll(net, mcp, m, now); /* network side; NULL: no --bridge */
 			if (scope)
 				main_export_scope(scope, cap, m);
 			metrics_publish(m);
@@ -611,6 +629,7 @@ int main(int argc, char **argv)
 	rc = 0;
 
 cleanup:
+	netobs_stop(net); /* removes only the tc hooks mcpwire added */
 	capture_close(cap);
 	scope_close(scope);
 	http_server_stop(http);
