@@ -293,7 +293,7 @@ static void main_export_scope(struct scope *sc, struct capture *cap, struct metr
 
 /* The start-up line saying what this node's kernel offers and which hooks
  * were attached (docs/kernels.md), and mcpwire_kernel_info. */
-static void main_report_kernel(struct capture *cap, struct metrics *m)
+static void main_report_kernel(struct capture *cap, struct metrics *m, const char *tc_bridge)
 {
 	struct kernel_info ki;
 	char hooks[512];
@@ -303,11 +303,12 @@ static void main_report_kernel(struct capture *cap, struct metrics *m)
 	metrics_kernel_info_set(m, ki.release, ki.features_str);
 	metrics_publish(m); /* in the first /metrics, which may come before a tick */
 	fprintf(stderr,
-		"mcpwire: kernel %s (%s; probed in %.0f ms): hooks attached: %s; "
-		"kprobes, fentry, uprobes, tc not used by this build (syscall tracepoints "
-		"are its capture path)\n",
+		"mcpwire: kernel %s (%s; probed in %.0f ms): hooks attached: %s; tc: %s%s; "
+		"kprobes, fentry, uprobes not used by this build (syscall tracepoints are its "
+		"capture path)\n",
 		ki.release, ki.features_str[0] ? ki.features_str : "no features", ki.probe_ms,
-		hooks);
+		hooks, tc_bridge ? "ingress and egress on the veths of " : "not attached (no --bridge or --network)",
+		tc_bridge ? tc_bridge : "");
 }
 
 /* --read: the pipeline's timers run on capture time, driven by the replay. */
@@ -575,7 +576,7 @@ int main(int argc, char **argv)
 	}
 	/* --- end of network side --- */
 
-	main_report_kernel(cap, m);
+	main_report_kernel(cap, m, net ? scope_bridge : NULL);
 	http_server_set_ready(http, 1);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
