@@ -12,7 +12,8 @@
 #      resources/read with a JSON-RPC error each); /metrics must equal the
 #      client's record exactly (check.mjs);
 #   2. http-raw.mjs errors: POSTs carrying requests of known ids answered 400
-#      (no session; bad MCP-Protocol-Version), 404, 405, 406, 415 are each one
+#      (no session; bad MCP-Protocol-Version), 404, 405, 406, 415, and each
+#      request of a batch of 6 refused with 400, are each one
 #      error with error_code http_<status>; 4xx answers carrying no request
 #      (notification-only POSTs, GET and DELETE refused with 405) count none;
 #   3. http-raw.mjs v2026: the 2026-07-28 revision's stateless requests with

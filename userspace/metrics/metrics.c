@@ -33,6 +33,7 @@ enum {
 	F_IN_FLIGHT,
 	F_LAST_SEEN,
 	F_BUILD_INFO,
+	F_KERNEL_INFO,
 	F_EVENTS_LOST,
 	F_PARSE_ERRORS,
 	F_LABEL_OVERFLOW,
@@ -40,6 +41,9 @@ enum {
 	F_DEDUP,
 	F_EVICTIONS,
 	F_CALL_LOG_ERRORS,
+	F_SCOPE_NAMESPACES,
+	F_SCOPE_RESCANS,
+	F_SCOPE_FILTERED,
 	F_COUNT,
 };
 
@@ -91,6 +95,9 @@ static const struct metrics_family_def {
 			  METRICS_GAUGE, 1, 0, { "server_name" } },
 	[F_BUILD_INFO] = { "mcpwire_build_info", "mcpwire version.", METRICS_GAUGE, 1, 1,
 			   { "version" } },
+	[F_KERNEL_INFO] = { "mcpwire_kernel_info",
+			    "Kernel release and the features mcpwire probed on it at start-up.",
+			    METRICS_GAUGE, 2, 1, { "release", "features" } },
 	[F_EVENTS_LOST] = { "mcpwire_events_lost_total",
 			    "Capture events the kernel side dropped, by reason.",
 			    METRICS_COUNTER, 1, 1, { "reason" } },
@@ -114,6 +121,17 @@ static const struct metrics_family_def {
 				"Call log records dropped because they could not be encoded or "
 				"written.",
 				METRICS_COUNTER, 0, 1, { NULL } },
+	[F_SCOPE_NAMESPACES] = { "mcpwire_scope_namespaces",
+				 "Network namespaces in scope of --network/--bridge (behind a "
+				 "port of the bridge).",
+				 METRICS_GAUGE, 0, 1, { NULL } },
+	[F_SCOPE_RESCANS] = { "mcpwire_scope_rescans_total",
+			      "Scans of the bridge's ports and namespaces, by what started them.",
+			      METRICS_COUNTER, 1, 1, { "trigger" } },
+	[F_SCOPE_FILTERED] = { "mcpwire_scope_connections_filtered_total",
+			       "Connections left out because their network namespace was out of "
+			       "scope when they opened or later left it.",
+			       METRICS_COUNTER, 0, 1, { NULL } },
 };
 
 static const char *const metrics_transports[] = { "streamable_http", "sse", "stdio" };
@@ -621,6 +639,17 @@ void metrics_events_lost_set(struct metrics *m, const char *reason, uint64_t tot
 	}
 }
 
+void metrics_kernel_info_set(struct metrics *m, const char *release, const char *features)
+{
+	const char *vals[] = { release, features };
+	struct metrics_series *s = metrics_get(m, F_KERNEL_INFO, vals);
+
+	if (s && s->value != 1) {
+		s->value = 1;
+		metrics_changed(m);
+	}
+}
+
 void metrics_call_log_errors_set(struct metrics *m, uint64_t total)
 {
 	uint32_t before = m->fam[F_CALL_LOG_ERRORS].nseries;
@@ -631,6 +660,33 @@ void metrics_call_log_errors_set(struct metrics *m, uint64_t total)
 		s->value = (double)total;
 		metrics_changed(m);
 	}
+}
+
+/* Sets a series of a small family to v; re-renders only when it moved. */
+static void metrics_small_set(struct metrics *m, int fi, const char *const *vals, double v)
+{
+	uint32_t before = m->fam[fi].nseries;
+	struct metrics_series *s = metrics_get(m, fi, vals);
+
+	if (s && (s->value != v || before != m->fam[fi].nseries)) {
+		s->value = v;
+		metrics_changed(m);
+	}
+}
+
+void metrics_scope_set(struct metrics *m, uint32_t namespaces, const char *const *triggers,
+		       const uint64_t *rescans, int ntriggers, uint64_t filtered)
+{
+	char buf[METRICS_LABEL_MAX + 1];
+
+	metrics_small_set(m, F_SCOPE_NAMESPACES, NULL, namespaces);
+	for (int i = 0; i < ntriggers; i++) {
+		const char *vals[] = { metrics_clean(buf, triggers[i], 0) };
+
+		if (vals[0])
+			metrics_small_set(m, F_SCOPE_RESCANS, vals, (double)rescans[i]);
+	}
+	metrics_small_set(m, F_SCOPE_FILTERED, NULL, (double)filtered);
 }
 
 void metrics_parse_error(struct metrics *m, const char *reason)

@@ -146,6 +146,16 @@ void metrics_events_lost_set(struct metrics *m, const char *reason, uint64_t tot
 /* mcpwire_call_log_errors_total = total (calllog_errors()); the series
  * exists from the first call, so only with --log-calls. */
 void metrics_call_log_errors_set(struct metrics *m, uint64_t total);
+/* --network/--bridge (scope/): mcpwire_scope_namespaces = namespaces,
+ * mcpwire_scope_rescans_total{trigger=triggers[i]} = rescans[i] for i <
+ * ntriggers, mcpwire_scope_connections_filtered_total = filtered. The series
+ * exist from the first call, so only when scoped. */
+void metrics_scope_set(struct metrics *m, uint32_t namespaces, const char *const *triggers,
+		       const uint64_t *rescans, int ntriggers, uint64_t filtered);
+
+/* Sets mcpwire_kernel_info{release,features} to 1 (capture/kernel_info.h);
+ * called once, after the kernel probes, in live capture only. */
+void metrics_kernel_info_set(struct metrics *m, const char *release, const char *features);
 /* mcpwire_parse_errors_total{reason} += 1 (reasons: proto/msg.h). */
 void metrics_parse_error(struct metrics *m, const char *reason);
 
