@@ -16,7 +16,7 @@ VERSION := 0.1.0$(shell git rev-parse --short HEAD 2>/dev/null | sed "s/^/+/")
 # Debian 12 packages the build and the tests need (make deps).
 BUILD_DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev \
 	libjansson-dev pkg-config libcmocka-dev libncurses-dev libpcap-dev libcurl4-openssl-dev
-TEST_DEPS := iproute2 prometheus curl procps tmux tcpdump iptables python3
+TEST_DEPS := iproute2 prometheus curl procps tmux tcpdump iptables libnetfilter-queue-dev python3
 # What `make bench` runs beside the test network and node (docs/performance.md).
 BENCH_DEPS := nginx wrk tshark
 
