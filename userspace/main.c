@@ -18,9 +18,12 @@
 #include <unistd.h>
 
 #include "mcpwire.h"
+#include "attrib/kubelet.h"
+#include "attrib/resolver.h"
 #include "calllog/calllog.h"
 #include "capture/capture.h"
 #include "capture/pcap.h"
+#include "docker/engine.h"
 #include "http/http_server.h"
 #include "mcp/mcp.h"
 #include "metrics/metrics.h"
@@ -57,6 +60,8 @@ struct main_opts {
 	unsigned long max_conns;
 	const char *log_calls;
 	int log_payloads;
+	const char *docker_socket; /* Docker Engine API socket (attribution, --network) */
+	const char *kubelet_url;   /* "" : none */
 };
 
 static void main_usage(FILE *f)
@@ -85,6 +90,11 @@ static void main_usage(FILE *f)
 		"                           ('-' for standard output); SIGHUP reopens it\n"
 		"  --log-payloads           with --log-calls: also log argument values and\n"
 		"                           results, secrets redacted (docs/call-log.md)\n"
+		"  --docker-socket PATH     Docker Engine API socket, for container names\n"
+		"                           (default /var/run/docker.sock)\n"
+		"  --kubelet-url URL        the kubelet's pod list, for pod and namespace names\n"
+		"                           (default in a cluster https://$NODE_IP:10250/pods;\n"
+		"                           '' for none; docs/attribution.md)\n"
 		"  -v, --verbose            log start-up details and the BPF verifier log\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            print the version\n");
@@ -111,7 +121,7 @@ static int main_parse_num(const char *opt, const char *s, double min, double max
 static int main_parse_args(int argc, char **argv, struct main_opts *o)
 {
 	enum { OPT_LISTEN = 256, OPT_TIMEOUT, OPT_IDLE, OPT_DEDUP, OPT_CAP, OPT_BODY, OPT_CONNS,
-	       OPT_LOG_CALLS, OPT_LOG_PAYLOADS, OPT_READ };
+	       OPT_LOG_CALLS, OPT_LOG_PAYLOADS, OPT_READ, OPT_DOCKER_SOCKET, OPT_KUBELET_URL };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "request-timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -123,6 +133,8 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o)
 		{ "log-calls", required_argument, NULL, OPT_LOG_CALLS },
 		{ "log-payloads", no_argument, NULL, OPT_LOG_PAYLOADS },
 		{ "read", required_argument, NULL, OPT_READ },
+		{ "docker-socket", required_argument, NULL, OPT_DOCKER_SOCKET },
+		{ "kubelet-url", required_argument, NULL, OPT_KUBELET_URL },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -182,6 +194,21 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o)
 		case OPT_LOG_PAYLOADS:
 			o->log_payloads = 1;
 			break;
+		case OPT_DOCKER_SOCKET:
+			if (!*optarg) {
+				fprintf(stderr, "mcpwire: --docker-socket needs a path\n");
+				return -1;
+			}
+			o->docker_socket = optarg;
+			break;
+		case OPT_KUBELET_URL:
+			if (*optarg && strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8)) {
+				fprintf(stderr, "mcpwire: bad value '%s' for --kubelet-url (expected "
+						"an http:// or https:// URL, or '')\n", optarg);
+				return -1;
+			}
+			o->kubelet_url = optarg;
+			break;
 		case 'v':
 			o->verbose = 1;
 			break;
@@ -219,6 +246,69 @@ static uint64_t main_now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
+
+/* --- attribution (attrib/): the pipeline reads the resolver's cache --- */
+static int main_identity(void *arg, uint32_t tgid, struct mcp_identity *out)
+{
+	struct attrib_identity id;
+	char sid[13];
+
+	if (!attrib_lookup(arg, tgid, &id))
+		return 0;
+	snprintf(out->container, sizeof(out->container), "%s", attrib_container_label(&id, sid));
+	out->container_named = id.container[0] != '\0';
+	snprintf(out->pod, sizeof(out->pod), "%s", id.pod);
+	snprintf(out->ns, sizeof(out->ns), "%s", id.ns);
+	return 1;
+}
+
+/* Between stream/ and mcp/: asks the resolver about every process that
+ * carries MCP messages as soon as it is seen (mcp/ asks only about servers),
+ * so a client's container is known by the time its first call is logged. */
+struct main_prime {
+	struct attrib *attrib;
+	const struct proto_sink *next;
+};
+
+static void main_prime_message(void *arg, const struct mcp_wire_ctx *ctx,
+			       const struct jsonrpc_msg *msg)
+{
+	struct main_prime *p = arg;
+	struct attrib_identity id;
+
+	if (ctx->observer == MCP_OBS_CLIENT && ctx->tgid)
+		attrib_lookup(p->attrib, ctx->tgid, &id);
+	p->next->message(p->next->arg, ctx, msg);
+}
+
+static void main_prime_session_end(void *arg, const struct mcp_wire_ctx *ctx)
+{
+	struct main_prime *p = arg;
+
+	p->next->session_end(p->next->arg, ctx);
+}
+
+static void main_prime_parse_error(void *arg, const struct mcp_wire_ctx *ctx, const char *reason)
+{
+	struct main_prime *p = arg;
+
+	p->next->parse_error(p->next->arg, ctx, reason);
+}
+
+static void main_export_attrib(struct attrib *a, struct metrics *m)
+{
+	struct attrib_stats as;
+
+	if (!a)
+		return;
+	attrib_get_stats(a, &as);
+	metrics_table_evictions_set(m, "attribution", as.evicted);
+	metrics_attribution_errors_set(m, "queue_full", as.queue_full);
+	metrics_attribution_errors_set(m, "proc", as.proc_errors);
+	metrics_attribution_errors_set(m, "docker", as.docker_errors);
+	metrics_attribution_errors_set(m, "kubelet", as.kubelet_errors);
+}
+/* --- end of attribution --- */
 
 /* Kernel drop counters are totals kept per CPU, and the stages before mcp/
  * keep their own totals: export them as they are. */
@@ -358,6 +448,7 @@ int main(int argc, char **argv)
 		.cap_bytes = 1 << 20,
 		.max_body = 16 << 20,
 		.max_conns = 65536,
+		.docker_socket = DOCKER_ENGINE_SOCK,
 	};
 	struct metrics_config mcfg = { 0 };
 	struct mcp_config pcfg = { 0 };
@@ -369,6 +460,10 @@ int main(int argc, char **argv)
 	struct http_server *http = NULL;
 	struct capture *cap = NULL;
 	struct calllog *calls = NULL;
+	struct attrib *attrib = NULL;
+	struct main_prime prime = { 0 };
+	struct proto_sink prime_sink;
+	char kubelet_url[300] = "";
 	struct sigaction sa = { .sa_handler = main_on_signal };
 	struct sigaction sa_hup = { .sa_handler = main_on_hup };
 	char err[256] = "";
@@ -412,7 +507,41 @@ int main(int argc, char **argv)
 			mcp = NULL;
 		}
 	}
-	st = mcp ? stream_table_new(&scfg, mcp_sink(mcp)) : NULL;
+	/* attribution: live capture only (a replay's pids are not this host's) */
+	if (mcp && !o.read) {
+		struct attrib_config acfg = { .docker_socket = o.docker_socket,
+					      .kubelet_token = KUBELET_TOKEN,
+					      .kubelet_ca = KUBELET_CA };
+
+		if (o.kubelet_url)
+			snprintf(kubelet_url, sizeof(kubelet_url), "%s", o.kubelet_url);
+		else
+			kubelet_default_url(kubelet_url, sizeof(kubelet_url));
+		acfg.kubelet_url = kubelet_url[0] ? kubelet_url : NULL;
+		if (access(KUBELET_CA, R_OK))
+			acfg.kubelet_ca = NULL;
+		if (o.verbose)
+			fprintf(stderr, "mcpwire: attribution: docker socket %s, kubelet %s\n",
+				o.docker_socket, kubelet_url[0] ? kubelet_url : "none");
+		attrib = attrib_start(&acfg, err, sizeof(err));
+		if (!attrib) {
+			fprintf(stderr, "mcpwire: %s\n", err);
+			rc = 1;
+			goto cleanup;
+		}
+		struct mcp_identity_source src = { .lookup = main_identity, .arg = attrib };
+
+		mcp_set_identity_source(mcp, &src);
+		if (calls)
+			calllog_set_identity_source(calls, &src);
+		prime.attrib = attrib;
+		prime.next = mcp_sink(mcp);
+		prime_sink = (struct proto_sink){ .message = main_prime_message,
+						  .session_end = main_prime_session_end,
+						  .parse_error = main_prime_parse_error,
+						  .arg = &prime };
+	}
+	st = mcp ? stream_table_new(&scfg, attrib ? &prime_sink : mcp_sink(mcp)) : NULL;
 	if (!st) {
 		fprintf(stderr, "mcpwire: out of memory\n");
 		rc = 1;
@@ -482,6 +611,7 @@ int main(int argc, char **argv)
 				metrics_call_log_errors_set(m, calllog_errors(calls));
 			}
 			main_export_totals(cap, st, m);
+			main_export_attrib(attrib, m);
 			metrics_publish(m);
 			next_tick = now + MAIN_TICK_MS * 1000000ULL;
 		}
@@ -492,6 +622,7 @@ cleanup:
 	capture_close(cap);
 	http_server_stop(http);
 	stream_table_free(st);
+	attrib_stop(attrib);
 	mcp_free(mcp);
 	calllog_close(calls);
 	metrics_free(m);

@@ -38,6 +38,7 @@ enum {
 	F_DEDUP,
 	F_EVICTIONS,
 	F_CALL_LOG_ERRORS,
+	F_ATTRIB_ERRORS,
 	F_COUNT,
 };
 
@@ -68,9 +69,12 @@ static const struct metrics_family_def {
 	[F_TOOL_DURATION] = { "mcp_tool_call_duration_seconds",
 			      "Time from a tools/call request to its response or cancellation.",
 			      METRICS_HISTOGRAM, 2, 0, { "server_name", "tool_name" } },
-	[F_SERVER_INFO] = { "mcp_server_info", "MCP server identity from its initialize result.",
-			    METRICS_GAUGE, 4, 0,
-			    { "server_name", "server_version", "protocol_version", "transport" } },
+	[F_SERVER_INFO] = { "mcp_server_info",
+			    "MCP server identity from its initialize result, and the container, "
+			    "pod and namespace its process runs in.",
+			    METRICS_GAUGE, 7, 0,
+			    { "server_name", "server_version", "protocol_version", "transport",
+			      "container", "pod", "namespace" } },
 	[F_SESSIONS] = { "mcp_sessions_active", "MCP sessions open.", METRICS_GAUGE, 2, 0,
 			 { "server_name", "transport" } },
 	[F_IN_FLIGHT] = { "mcp_requests_in_flight", "MCP requests awaiting a response.",
@@ -104,6 +108,9 @@ static const struct metrics_family_def {
 				"Call log records dropped because they could not be encoded or "
 				"written.",
 				METRICS_COUNTER, 0, 1, { NULL } },
+	[F_ATTRIB_ERRORS] = { "mcpwire_attribution_errors_total",
+			      "Process-to-container look-ups that failed, by reason.",
+			      METRICS_COUNTER, 1, 1, { "reason" } },
 };
 
 static const char *const metrics_transports[] = { "streamable_http", "sse", "stdio" };
@@ -504,11 +511,17 @@ void metrics_server_retire(struct metrics *m, uint32_t server)
 struct metrics_series *metrics_server_info_get(struct metrics *m, uint32_t server,
 					       const char *version, int version_truncated,
 					       const char *protocol, int protocol_truncated,
-					       int transport)
+					       int transport, const struct metrics_placement *where)
 {
 	char vbuf[METRICS_LABEL_MAX + 1], pbuf[METRICS_LABEL_MAX + 1];
+	char cbuf[METRICS_LABEL_MAX + 1], podbuf[METRICS_LABEL_MAX + 1], nbuf[METRICS_LABEL_MAX + 1];
 	const char *v = metrics_clean(vbuf, version, version_truncated);
 	const char *p = metrics_clean(pbuf, protocol, protocol_truncated);
+	/* names from the Docker API and the kubelet, not the wire: bounded by
+	 * their own limits, cleaned all the same */
+	const char *c = metrics_clean(cbuf, where ? where->container : "", 0);
+	const char *pod = metrics_clean(podbuf, where ? where->pod : "", 0);
+	const char *ns = metrics_clean(nbuf, where ? where->ns : "", 0);
 	struct metrics_series *s;
 
 	if (!v) {
@@ -521,7 +534,8 @@ struct metrics_series *metrics_server_info_get(struct metrics *m, uint32_t serve
 	}
 	s = metrics_get(m, F_SERVER_INFO,
 			(const char *const[]){ metrics_server_name(m, server), v, p,
-					       metrics_transport_name(transport) });
+					       metrics_transport_name(transport), c ? c : "",
+					       pod ? pod : "", ns ? ns : "" });
 	if (s) {
 		s->refs++;
 		s->value = 1;
@@ -594,6 +608,18 @@ void metrics_call_log_errors_set(struct metrics *m, uint64_t total)
 
 	/* called every tick: re-render only when something moved */
 	if (s && (s->value != (double)total || before != m->fam[F_CALL_LOG_ERRORS].nseries)) {
+		s->value = (double)total;
+		metrics_changed(m);
+	}
+}
+
+void metrics_attribution_errors_set(struct metrics *m, const char *reason, uint64_t total)
+{
+	const char *vals[] = { reason };
+	uint32_t before = m->fam[F_ATTRIB_ERRORS].nseries;
+	struct metrics_series *s = metrics_get(m, F_ATTRIB_ERRORS, vals);
+
+	if (s && (s->value != (double)total || before != m->fam[F_ATTRIB_ERRORS].nseries)) {
 		s->value = (double)total;
 		metrics_changed(m);
 	}
