@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * mcpwire kernel side: syscall tracepoints that copy the payload of TCP
- * connections whose first bytes look like HTTP/1.x or JSON, and of the stdio
- * ends of MCP servers (pipes and unix socketpairs on fd 0/1 whose first bytes
- * look like a JSON-RPC object), into a ring buffer, as (connection,
- * direction, stream offset, bytes) events.
+ * connections whose first bytes look like HTTP/1.x or JSON, of unix stream
+ * sockets whose first bytes look like HTTP/1.x (Streamable HTTP on a socket
+ * path), and of the stdio ends of MCP servers (pipes and unix socketpairs on
+ * fd 0/1 whose first bytes look like a JSON-RPC object), into a ring buffer,
+ * as (connection, direction, stream offset, bytes) events.
  *
  * Only tracepoints (tp/syscalls/...) are used: the build machines have neither
  * kprobes nor fentry. Kernel structures are read with CO-RE only.
  *
  * Per syscall on an fd, the entry probe does one `fdinfo` lookup; files, UDP
- * sockets, pipes and unix sockets other than a process's fd 0/1, and
+ * and unix datagram sockets, pipes other than a process's fd 0/1, and
  * connections ruled not MCP end there. An fd never
  * seen before is identified once (task->files->fdt->fd[fd]->f_inode->i_mode,
  * file->private_data->sk->__sk_common) and its verdict cached.
@@ -33,6 +34,7 @@ _Static_assert(MW_CLASS_NOT_MCP == 0 && MW_CLASS_JSON == 3 && MW_CLASS_MAYBE == 
 const volatile __u32 self_tgid = 0;		/* mcpwire itself: never traced */
 const volatile __u32 cap_bytes = 1 << 20;	/* one syscall captured in full up to this */
 const volatile __u32 tail_bytes = 64 << 10;	/* past the cap: head (cap - tail) + tail */
+const volatile __u32 scope_enabled = 0;		/* --network/--bridge: see scope_netns */
 
 /* Connection generations; only uniqueness per tgid<<32|fd matters. */
 __u64 mw_next_gen = 0;
@@ -70,6 +72,14 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
+/* --network/--bridge (userspace/scope/): the network namespaces whose traffic
+ * is reported, by inode number. Read once per connection, in mw_conn_start(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MW_SCOPE_NETNS_MAX);
+	__type(key, __u32);  /* netns inode (net->ns.inum) */
+	__type(value, __u8); /* unused */
+} scope_netns SEC(".maps");
 
 static __always_inline void mw_drop(__u32 reason, __u64 n)
 {
@@ -89,9 +99,11 @@ static __always_inline __u64 mw_key(__u32 tgid, __u32 fd)
 	return (__u64)tgid << 32 | fd;
 }
 
-static __always_inline bool mw_family_stdio(__u32 family)
+/* A stdio server's end: a pipe or unix stream socket on fd 0 or 1. A unix
+ * socket on any other fd is traced as HTTP (mw_family_traced()). */
+static __always_inline bool mw_stdio(__u32 family, __u64 fd)
 {
-	return family == MW_FAM_PIPE || family == MW_FAM_UNIX;
+	return (family == MW_FAM_PIPE || family == MW_FAM_UNIX) && fd <= MW_STDIO_FD_MAX;
 }
 
 /*
@@ -101,20 +113,24 @@ static __always_inline bool mw_family_stdio(__u32 family)
  * from Node's child_process). Pipes and socketpairs never leave the host, so
  * the server's end always exists and the client's copy would only have to be
  * deduplicated; skipping it halves the copies and keeps every other pipe fd
- * (shell pipelines' fd 3+, Node IPC channels) at one lookup per syscall.
+ * (shell pipelines' fd 3+) at one lookup per syscall. Unix stream sockets on
+ * other fds are candidates for HTTP (a Streamable HTTP server listening on a
+ * socket path) and, like TCP, cost one lookup once their first bytes ruled
+ * them out (mw_classify_first(): HTTP only, so the client's end of a stdio
+ * socketpair and Node's IPC channel, which carry JSON, are ruled out too).
  */
 static __always_inline bool mw_family_traced(__u32 family, __u32 fd)
 {
-	if (family == MW_FAM_TCP4 || family == MW_FAM_TCP6)
+	if (family == MW_FAM_TCP4 || family == MW_FAM_TCP6 || family == MW_FAM_UNIX)
 		return true;
-	return mw_family_stdio(family) && fd <= 1;
+	return mw_stdio(family, fd);
 }
 
 /* The stdio server reads fd 0 and writes fd 1; the other way round is not
  * MCP (a socketpair on fd 0 is bidirectional, a pipe's is not). */
 static __always_inline bool mw_dir_traced(__u32 family, __u64 fd, __u32 dir)
 {
-	if (!mw_family_stdio(family))
+	if (!mw_stdio(family, fd))
 		return true;
 	return fd == 0 ? dir == MW_DIR_RECV : dir == MW_DIR_SEND;
 }
@@ -138,9 +154,12 @@ static __noinline struct file *mw_fd_file(__u32 fd)
 /*
  * Identifies the current task's fd and, for a TCP socket, fills c's file,
  * family, ports, addresses and netns. For a pipe, laddr and raddr both hold
- * its inode number; for a unix stream socket, laddr holds its own inode
- * number and raddr its peer's, so the two ends of one pipe or socketpair name
- * the same unordered pair (mcpwire.h). Returns enum mw_family;
+ * its inode number; for a unix stream socket, laddr holds its own struct
+ * sock's address and raddr its peer's, so the two ends of one pipe,
+ * socketpair or connection name the same unordered pair (mcpwire.h). The
+ * peer's sock, not its inode: a connect()ed socket's peer is the sock
+ * unix_stream_connect() made for the server, which has no struct socket
+ * (so no inode) until the server accept()s it. Returns enum mw_family;
  * MW_FAM_UNKNOWN for regular files, devices, UDP, unix datagram sockets and
  * anything unreadable.
  */
@@ -150,7 +169,7 @@ static __noinline int mw_sock_identify(__u32 fd, struct mw_conn *c)
 	struct socket *sock;
 	struct sock *sk;
 	__u16 family, mode;
-	__u64 peer_ino;
+	__u64 peer_sk;
 	__u32 proto;
 
 	if (!f)
@@ -172,14 +191,14 @@ static __noinline int mw_sock_identify(__u32 fd, struct mw_conn *c)
 		return MW_FAM_UNKNOWN;
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family == MW_AF_UNIX) {
-		/* stdio over a socketpair is a byte stream; datagram unix
-		 * sockets (journald, syslog) never carry it */
+		/* stdio over a socketpair and HTTP are byte streams;
+		 * datagram unix sockets (journald, syslog) never carry them */
 		if (BPF_CORE_READ(sock, type) != MW_SOCK_STREAM)
 			return MW_FAM_UNKNOWN;
-		peer_ino = BPF_CORE_READ((struct unix_sock *)sk, peer, sk_socket, file, f_inode,
-					 i_ino);
-		__builtin_memcpy(c->laddr, &c->ino, sizeof(c->ino));
-		__builtin_memcpy(c->raddr, &peer_ino, sizeof(peer_ino));
+		/* userspace hashes both before anything else sees them */
+		peer_sk = (__u64)BPF_CORE_READ((struct unix_sock *)sk, peer);
+		__builtin_memcpy(c->laddr, &sk, sizeof(__u64));
+		__builtin_memcpy(c->raddr, &peer_sk, sizeof(peer_sk));
 		return MW_FAM_UNIX;
 	}
 	if (family != MW_AF_INET && family != MW_AF_INET6)
@@ -241,6 +260,22 @@ static __always_inline void mw_fd_forget(__u64 key)
 }
 
 /*
+ * Scope check, once per connection: true when scoping is on and c's network
+ * namespace is not in `scope_netns`. Pipes and unix sockets carry no netns of
+ * their own in c; they get the current task's (the process using the fd),
+ * which is what "a stdio server in a container" is scoped by.
+ */
+static __always_inline bool mw_scope_out(struct mw_conn *c)
+{
+	if (!c->netns) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+		c->netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+	}
+	return scope_enabled && !bpf_map_lookup_elem(&scope_netns, &c->netns);
+}
+
+/*
  * Starts tracking fd as a new connection with role (accept/connect), or, with
  * MW_ROLE_UNKNOWN, an fd met for the first time on a data syscall. Caches the
  * fd's verdict in `fdinfo`. Returns the fd's enum mw_family when it is a
@@ -270,6 +305,13 @@ static __noinline __u32 mw_conn_start(__u64 key, __u32 fd, __u32 role)
 		if (old)
 			bpf_map_delete_elem(&conns, &key);
 		fi.state = MW_FD_SKIP;
+		bpf_map_update_elem(&fdinfo, &key, &fi, BPF_ANY);
+		return MW_FAM_UNKNOWN;
+	}
+	if (mw_scope_out(&c)) {
+		if (old)
+			bpf_map_delete_elem(&conns, &key);
+		fi.state = MW_FD_OUT_OF_SCOPE;
 		bpf_map_update_elem(&fdinfo, &key, &fi, BPF_ANY);
 		return MW_FAM_UNKNOWN;
 	}
@@ -542,9 +584,14 @@ static __noinline bool mw_classify_first(__u64 key, struct mw_conn *c, struct mw
 		mw_drop(MW_DROP_READ_FAULT, 1);
 		return false;
 	}
-	cls = mw_family_stdio(c->family) ?
+	cls = mw_stdio(c->family, a->fd) ?
 		      mw_classify_stdio_buf((const struct mw_classify_buf *)b, (unsigned int)n) :
 		      mw_classify_http_buf((const struct mw_classify_buf *)b, (unsigned int)n);
+	/* A unix socket beyond fd 0/1 carries MCP as HTTP only: bare JSON there
+	 * is a stdio client's end (the server's end is traced) or Node's IPC
+	 * channel, never worth copying. */
+	if (cls == MW_CLASS_JSON && c->family == MW_FAM_UNIX && !mw_stdio(c->family, a->fd))
+		cls = MW_CLASS_NOT_MCP;
 	fi.family = c->family;
 	if (cls == MW_CLASS_NOT_MCP) {
 		fi.state = MW_FD_NOT_MCP;
@@ -556,6 +603,47 @@ static __noinline bool mw_classify_first(__u64 key, struct mw_conn *c, struct mw
 	fi.state = MW_FD_MCP;
 	bpf_map_update_elem(&fdinfo, &key, &fi, BPF_ANY);
 	return true;
+}
+
+/*
+ * The address a unix stream connection is known by: the path (or abstract
+ * name) its server bound, into e->path and e->path_len (0 when there is
+ * none: a socketpair, or an unnamed socket). An accept()ed socket shares its
+ * listener's address (unix_stream_connect() gives the new sock otheru->addr),
+ * and a connect()ing socket seldom binds one of its own, so the server's
+ * name is one end's own address and the other end's peer's: own first, but
+ * the peer's first for a connect()ed socket, whose own address, if it bound
+ * one, would name the client. own and peer are struct sock addresses from
+ * mw_sock_identify(). Global so the verifier checks it once, not in every
+ * exit program.
+ */
+__noinline int mw_unix_path(struct mw_open_event *e, __u64 own, __u64 peer)
+{
+	struct unix_address *addr = NULL;
+	__u64 first, second;
+	__u32 len;
+
+	if (!e)
+		return 0;
+	first = e->role == MW_ROLE_CLIENT ? peer : own;
+	second = e->role == MW_ROLE_CLIENT ? own : peer;
+	if (first)
+		addr = BPF_CORE_READ((struct unix_sock *)first, addr);
+	if (!addr && second)
+		addr = BPF_CORE_READ((struct unix_sock *)second, addr);
+	if (!addr)
+		return 0;
+	/* len counts sun_family too, and a path's terminating NUL */
+	len = BPF_CORE_READ(addr, len);
+	if (len <= sizeof(__u16))
+		return 0;
+	len -= sizeof(__u16);
+	if (len > MW_UNIX_PATH_MAX)
+		len = MW_UNIX_PATH_MAX;
+	if (bpf_core_read(e->path, len, &addr->name[0].sun_path))
+		return 0;
+	e->path_len = len;
+	return len;
 }
 
 static __noinline void mw_emit_open(__u64 key, struct mw_conn *c)
@@ -571,6 +659,8 @@ static __noinline void mw_emit_open(__u64 key, struct mw_conn *c)
 	__builtin_memcpy(e.laddr, c->laddr, sizeof(e.laddr));
 	__builtin_memcpy(e.raddr, c->raddr, sizeof(e.raddr));
 	bpf_get_current_comm(e.comm, sizeof(e.comm));
+	if (c->family == MW_FAM_UNIX)
+		mw_unix_path(&e, *(__u64 *)c->laddr, *(__u64 *)c->raddr);
 	if (bpf_ringbuf_output(&events, &e, sizeof(e), 0))
 		/* Data still flows; userspace opens the key implicitly. */
 		mw_drop(MW_DROP_RINGBUF_FULL, 1);

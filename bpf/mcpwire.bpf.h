@@ -24,14 +24,21 @@
 #define MW_FDINFO_MAX 65536
 #define MW_CONNS_MAX 16384
 #define MW_ARGS_MAX 16384
+/* Network namespaces in scope (--network/--bridge); scope/set.h SCOPE_SET_MAX. */
+#define MW_SCOPE_NETNS_MAX 4096
 
 /* State of one fd in `fdinfo`. Everything but CANDIDATE and MCP returns after
  * the one lookup. */
 enum mw_fd_state {
-	MW_FD_SKIP = 1,	     /* not a kind we trace (file, UDP, pipe/unix beyond fd 1) */
-	MW_FD_CANDIDATE = 2, /* TCP socket or stdio fd, no data seen yet */
-	MW_FD_MCP = 3,	     /* first bytes looked like HTTP/1.x or JSON (stdio: JSON-RPC) */
+	MW_FD_SKIP = 1,	     /* not a kind we trace (file, UDP, unix datagram, pipe beyond fd 1) */
+	MW_FD_CANDIDATE = 2, /* TCP or unix stream socket, or stdio fd, no data seen yet */
+	MW_FD_MCP = 3,	     /* first bytes looked like HTTP/1.x or JSON (stdio: JSON-RPC;
+			      * unix beyond fd 1: HTTP only) */
 	MW_FD_NOT_MCP = 4,   /* first bytes ruled MCP out */
+	/* --network/--bridge: its namespace was not in `scope_netns` when the fd
+	 * was first seen. Userspace deletes these entries when the scope grows,
+	 * so the fd is judged again on its next syscall. */
+	MW_FD_OUT_OF_SCOPE = 5,
 };
 
 struct mw_fdinfo {

@@ -14,6 +14,11 @@
  * several events, each with its own stream offset. */
 #define MW_CHUNK_MAX 8192
 #define MW_COMM_LEN 16
+/* sizeof(((struct sockaddr_un *)0)->sun_path) */
+#define MW_UNIX_PATH_MAX 108
+/* Pipes and unix stream sockets on fd 0 and 1 are a stdio server's end;
+ * unix stream sockets on other fds are traced as HTTP. */
+#define MW_STDIO_FD_MAX 1
 
 enum mw_event_type {
 	MW_EV_DATA = 1,	 /* struct mw_data_event */
@@ -77,16 +82,26 @@ struct mw_open_event {
 	__u32 family; /* enum mw_family */
 	__u16 lport;  /* local port, host byte order */
 	__u16 rport;  /* remote port, host byte order */
-	__u32 netns;  /* network namespace inode of the socket */
+	__u32 netns;  /* network namespace inode of the socket; for pipes, and unix
+		       * sockets without one, of the process (--network scope) */
 	/* TCP: IPv4 in the first 4 bytes, network byte order. MW_FAM_PIPE: the
-	 * pipe's inode number (__u64, host order) in the first 8 bytes of both,
-	 * MW_FAM_UNIX: this socket's inode number in laddr and its peer's in
-	 * raddr; so the two ends of one pipe or socketpair carry the same
-	 * unordered pair. Pipes and unix sockets are traced only on fd 0 (reads)
-	 * and fd 1 (writes): the stdio server's end. */
+	 * pipe's inode number (__u64, host order) in the first 8 bytes of both.
+	 * MW_FAM_UNIX: the address of this socket's struct sock in the first 8
+	 * bytes of laddr and of its peer's in raddr (0: no peer), so the two
+	 * ends of one socketpair or connection carry the same unordered pair;
+	 * kernel addresses, which userspace/capture/ hashes with a per-run
+	 * random key before passing them on. Pipes are traced only on fd 0
+	 * (reads) and fd 1 (writes), the stdio server's end; so are unix
+	 * sockets on those fds, while unix sockets on any other fd are
+	 * traced in both directions if they carry HTTP. */
 	__u8 laddr[16];
 	__u8 raddr[16];
 	char comm[MW_COMM_LEN];
+	/* MW_FAM_UNIX: the connection's server address (mw_unix_path()):
+	 * path_len bytes of sun_path, a path with its NUL, or an abstract
+	 * name starting with a NUL byte; path_len 0 when unnamed. */
+	__u32 path_len;
+	char path[MW_UNIX_PATH_MAX];
 };
 
 struct mw_data_event {

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <linux/types.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,8 @@
 #include "http/http_server.h"
 #include "mcp/mcp.h"
 #include "metrics/metrics.h"
+#include "scope/resolve.h"
+#include "scope/scope.h"
 #include "stream/stream.h"
 #include "version.h"
 
@@ -60,8 +63,10 @@ struct main_opts {
 	unsigned long max_conns;
 	const char *log_calls;
 	int log_payloads;
-	const char *docker_socket; /* Docker Engine API socket (attribution, --network) */
-	const char *kubelet_url;   /* "" : none */
+	const char *network;	   /* --network NAME (Docker network) */
+	const char *bridge;	   /* --bridge IFNAME */
+	const char *docker_socket; /* --docker-socket PATH (attribution, --network) */
+	const char *kubelet_url;   /* --kubelet-url URL; "": none, NULL: the default */
 };
 
 static void main_usage(FILE *f)
@@ -90,8 +95,12 @@ static void main_usage(FILE *f)
 		"                           ('-' for standard output); SIGHUP reopens it\n"
 		"  --log-payloads           with --log-calls: also log argument values and\n"
 		"                           results, secrets redacted (docs/call-log.md)\n"
-		"  --docker-socket PATH     Docker Engine API socket, for container names\n"
-		"                           (default /var/run/docker.sock)\n"
+		"  --network NAME           report only containers on Docker network NAME\n"
+		"                           (its bridge looked up through the Docker Engine API)\n"
+		"  --bridge IFNAME          report only network namespaces with a veth on bridge\n"
+		"                           IFNAME (docs/scope.md)\n"
+		"  --docker-socket PATH     the Docker Engine API's socket, for --network and\n"
+		"                           container names (default /var/run/docker.sock)\n"
 		"  --kubelet-url URL        the kubelet's pod list, for pod and namespace names\n"
 		"                           (default in a cluster https://$NODE_IP:10250/pods;\n"
 		"                           '' for none; docs/attribution.md)\n"
@@ -121,7 +130,8 @@ static int main_parse_num(const char *opt, const char *s, double min, double max
 static int main_parse_args(int argc, char **argv, struct main_opts *o)
 {
 	enum { OPT_LISTEN = 256, OPT_TIMEOUT, OPT_IDLE, OPT_DEDUP, OPT_CAP, OPT_BODY, OPT_CONNS,
-	       OPT_LOG_CALLS, OPT_LOG_PAYLOADS, OPT_READ, OPT_DOCKER_SOCKET, OPT_KUBELET_URL };
+	       OPT_LOG_CALLS, OPT_LOG_PAYLOADS, OPT_READ, OPT_NETWORK, OPT_BRIDGE,
+	       OPT_DOCKER_SOCKET, OPT_KUBELET_URL };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "request-timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -133,6 +143,8 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o)
 		{ "log-calls", required_argument, NULL, OPT_LOG_CALLS },
 		{ "log-payloads", no_argument, NULL, OPT_LOG_PAYLOADS },
 		{ "read", required_argument, NULL, OPT_READ },
+		{ "network", required_argument, NULL, OPT_NETWORK },
+		{ "bridge", required_argument, NULL, OPT_BRIDGE },
 		{ "docker-socket", required_argument, NULL, OPT_DOCKER_SOCKET },
 		{ "kubelet-url", required_argument, NULL, OPT_KUBELET_URL },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -194,12 +206,17 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o)
 		case OPT_LOG_PAYLOADS:
 			o->log_payloads = 1;
 			break;
+		case OPT_NETWORK:
+		case OPT_BRIDGE:
 		case OPT_DOCKER_SOCKET:
 			if (!*optarg) {
-				fprintf(stderr, "mcpwire: --docker-socket needs a path\n");
+				fprintf(stderr, "mcpwire: %s needs a value (see --help)\n",
+					c == OPT_NETWORK ? "--network" :
+					c == OPT_BRIDGE ? "--bridge" : "--docker-socket");
 				return -1;
 			}
-			o->docker_socket = optarg;
+			*(c == OPT_NETWORK ? &o->network : c == OPT_BRIDGE ? &o->bridge :
+					      &o->docker_socket) = optarg;
 			break;
 		case OPT_KUBELET_URL:
 			if (*optarg && strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8)) {
@@ -230,6 +247,15 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "mcpwire: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -1;
+	}
+	if (o->network && o->bridge) {
+		fprintf(stderr, "mcpwire: --network and --bridge both name the network: give one\n");
+		return -1;
+	}
+	if (o->read && (o->network || o->bridge)) {
+		fprintf(stderr, "mcpwire: --network/--bridge scope live capture; a --read capture "
+			"carries no network namespaces to scope by\n");
 		return -1;
 	}
 	if (o->log_payloads && !o->log_calls) {
@@ -323,6 +349,18 @@ static void main_export_totals(struct capture *cap, struct stream_table *st, str
 	metrics_events_lost_set(m, "malformed_record", capture_malformed(cap));
 	stream_stats(st, &ss);
 	metrics_table_evictions_set(m, "connections", ss.conns_evicted);
+}
+
+static void main_export_scope(struct scope *sc, struct capture *cap, struct metrics *m)
+{
+	const char *names[SCOPE_SCAN__MAX];
+	struct scope_stats ss;
+
+	scope_stats(sc, &ss);
+	for (int i = 0; i < SCOPE_SCAN__MAX; i++)
+		names[i] = scope_trigger_name(i);
+	metrics_scope_set(m, ss.namespaces, names, ss.rescans, SCOPE_SCAN__MAX,
+			  capture_scope_filtered(cap));
 }
 
 /* --read: the pipeline's timers run on capture time, driven by the replay. */
@@ -448,7 +486,6 @@ int main(int argc, char **argv)
 		.cap_bytes = 1 << 20,
 		.max_body = 16 << 20,
 		.max_conns = 65536,
-		.docker_socket = DOCKER_ENGINE_SOCK,
 	};
 	struct metrics_config mcfg = { 0 };
 	struct mcp_config pcfg = { 0 };
@@ -464,9 +501,14 @@ int main(int argc, char **argv)
 	struct main_prime prime = { 0 };
 	struct proto_sink prime_sink;
 	char kubelet_url[300] = "";
+	struct scope *scope = NULL;
 	struct sigaction sa = { .sa_handler = main_on_signal };
 	struct sigaction sa_hup = { .sa_handler = main_on_hup };
-	char err[256] = "";
+	char err[512] = "";
+	/* the bridge of --network/--bridge, NULL: the whole host; also for the
+	 * stages that attach to the bridge's veths */
+	char scope_bridge_buf[IF_NAMESIZE] = "";
+	const char *scope_bridge = NULL;
 	uint64_t next_tick = 0;
 	int rc;
 
@@ -477,6 +519,23 @@ int main(int argc, char **argv)
 	if (!o.read && capture_preflight(err, sizeof(err))) {
 		fprintf(stderr, "mcpwire: %s\n", err);
 		return 1;
+	}
+
+	if (o.network || o.bridge) {
+		struct scope_config sc = { 0 };
+
+		if (scope_resolve_bridge(o.network, o.bridge, o.docker_socket, scope_bridge_buf,
+					 sizeof(scope_bridge_buf), err, sizeof(err))) {
+			fprintf(stderr, "mcpwire: %s\n", err);
+			return 1;
+		}
+		scope_bridge = scope_bridge_buf;
+		sc.bridge = scope_bridge;
+		if (scope_open(&sc, &scope, err, sizeof(err))) {
+			fprintf(stderr, "mcpwire: %s%s%s%s\n", err, o.network ? " (bridge of network '" : "",
+				o.network ? o.network : "", o.network ? "')" : "");
+			return 1;
+		}
 	}
 
 	if (o.log_calls) {
@@ -509,7 +568,8 @@ int main(int argc, char **argv)
 	}
 	/* attribution: live capture only (a replay's pids are not this host's) */
 	if (mcp && !o.read) {
-		struct attrib_config acfg = { .docker_socket = o.docker_socket,
+		struct attrib_config acfg = { .docker_socket = o.docker_socket ? o.docker_socket :
+										 DOCKER_ENGINE_SOCK,
 					      .kubelet_token = KUBELET_TOKEN,
 					      .kubelet_ca = KUBELET_CA };
 
@@ -522,7 +582,7 @@ int main(int argc, char **argv)
 			acfg.kubelet_ca = NULL;
 		if (o.verbose)
 			fprintf(stderr, "mcpwire: attribution: docker socket %s, kubelet %s\n",
-				o.docker_socket, kubelet_url[0] ? kubelet_url : "none");
+				acfg.docker_socket, kubelet_url[0] ? kubelet_url : "none");
 		attrib = attrib_start(&acfg, err, sizeof(err));
 		if (!attrib) {
 			fprintf(stderr, "mcpwire: %s\n", err);
@@ -572,11 +632,24 @@ int main(int argc, char **argv)
 	ccfg.ringbuf_bytes = 16 << 20;
 	ccfg.self_tgid = (uint32_t)getpid();
 	ccfg.verbose = o.verbose;
+	ccfg.scoped = scope != NULL;
 	rc = capture_open(&ccfg, st, &cap, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "mcpwire: %s\n", err);
 		rc = 1;
 		goto cleanup;
+	}
+	if (scope) {
+		struct scope_stats ss;
+
+		rc = capture_set_scope(cap, scope_namespaces(scope));
+		if (rc)
+			fprintf(stderr, "mcpwire: warning: cannot update the BPF scope map: %s\n",
+				strerror(-rc));
+		scope_stats(scope, &ss);
+		fprintf(stderr, "mcpwire: scope: bridge %s%s%s%s, %u port(s), %u network namespace(s) "
+			"in scope\n", scope_bridge, o.network ? " (Docker network " : "",
+			o.network ? o.network : "", o.network ? ")" : "", ss.ports, ss.namespaces);
 	}
 
 	http_server_set_ready(http, 1);
@@ -605,6 +678,17 @@ int main(int argc, char **argv)
 					err);
 		}
 		if (now >= next_tick) {
+			/* link events wait for the tick: one recv per tick, not
+			 * per ring-buffer wake-up */
+			if (scope && scope_poll(scope, now) == 1) {
+				rc = capture_set_scope(cap, scope_namespaces(scope));
+				if (rc)
+					fprintf(stderr, "mcpwire: warning: cannot update the BPF "
+						"scope map: %s\n", strerror(-rc));
+				if (o.verbose)
+					fprintf(stderr, "mcpwire: scope: %u network namespace(s) "
+						"in scope\n", scope_namespaces(scope)->n);
+			}
 			mcp_tick(mcp, now);
 			if (calls) {
 				calllog_flush(calls);
@@ -612,6 +696,8 @@ int main(int argc, char **argv)
 			}
 			main_export_totals(cap, st, m);
 			main_export_attrib(attrib, m);
+			if (scope)
+				main_export_scope(scope, cap, m);
 			metrics_publish(m);
 			next_tick = now + MAIN_TICK_MS * 1000000ULL;
 		}
@@ -620,6 +706,7 @@ int main(int argc, char **argv)
 
 cleanup:
 	capture_close(cap);
+	scope_close(scope);
 	http_server_stop(http);
 	stream_table_free(st);
 	attrib_stop(attrib);

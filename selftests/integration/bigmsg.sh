@@ -24,11 +24,10 @@
 
 set -uo pipefail
 
-if [ -z "${MCPWIRE_INTEG_LOCKED:-}" ]; then
-	exec env MCPWIRE_INTEG_LOCKED=1 flock /tmp/mcpwire-integ.lock "$0" "$@"
-fi
-
 INTEG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tap.sh
+source "$INTEG_DIR/tap.sh"
+tap_lock "$@"
 ROOT=$(cd "$INTEG_DIR/../.." && pwd)
 MCPWIRE=${MCPWIRE:-$ROOT/build/mcpwire}
 KEEP=${KEEP:-0}
@@ -41,32 +40,8 @@ source "$INTEG_DIR/netns.sh"
 # shellcheck source=lib.sh
 source "$INTEG_DIR/lib.sh"
 
-T_N=0 T_PASS=0 T_FAIL=0
-ok() { T_N=$((T_N + 1)) T_PASS=$((T_PASS + 1)); echo "ok $T_N - $*"; }
-not_ok() {
-	local name=$1 l
-	shift
-	T_N=$((T_N + 1)) T_FAIL=$((T_FAIL + 1))
-	echo "not ok $T_N - $name"
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
-}
-finish() {
-	echo "1..$T_N"
-	echo "$T_PASS passed, $T_FAIL failed"
-	[ "$T_FAIL" -eq 0 ]
-	exit $?
-}
-bail() { not_ok "$@"; finish; }
 
-if [ "$(id -u)" != 0 ]; then
-	echo "Bail out! bigmsg.sh needs root (network namespaces, eBPF)"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-for bin in ip node curl ss; do
-	command -v "$bin" >/dev/null || { echo "Bail out! $bin not found (make test-deps)"; echo "0 passed, 1 failed"; exit 1; }
-done
-[ -x "$MCPWIRE" ] || { echo "Bail out! $MCPWIRE missing: make"; echo "0 passed, 1 failed"; exit 1; }
+tap_preflight bigmsg.sh ip node curl ss
 
 mcpw_trap_install
 WORK=$(mktemp -d /tmp/mcpwire-bigmsg.XXXXXX)

@@ -24,6 +24,9 @@
 set -uo pipefail
 
 INTEG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tap.sh
+source "$INTEG_DIR/tap.sh"
+tap_lock "$@"
 ROOT=$(cd "$INTEG_DIR/../.." && pwd)
 MCPWIRE=${MCPWIRE:-$ROOT/build/mcpwire}
 KEEP=${KEEP:-0}
@@ -36,89 +39,27 @@ source "$INTEG_DIR/netns.sh"
 # shellcheck source=lib.sh
 source "$INTEG_DIR/lib.sh"
 
-T_N=0
-T_PASS=0
-T_FAIL=0
-tap_ok() {
-	T_N=$((T_N + 1)) T_PASS=$((T_PASS + 1))
-	echo "ok $T_N - calllog: $*"
-}
-tap_not_ok() { # NAME [DIAG...]
-	local name=$1 l
-	shift
-	T_N=$((T_N + 1)) T_FAIL=$((T_FAIL + 1))
-	echo "not ok $T_N - calllog: $name"
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
-}
-# tap_feed FILE: numbers the "ok - " / "not ok - " lines of a helper's output.
-tap_feed() {
-	local line
-	while IFS= read -r line; do
-		case $line in
-		"ok - calllog: "*) tap_ok "${line#ok - calllog: }" ;;
-		"not ok - calllog: "*) tap_not_ok "${line#not ok - calllog: }" ;;
-		"ok - "*) tap_ok "${line#ok - }" ;;
-		"not ok - "*) tap_not_ok "${line#not ok - }" ;;
-		*) echo "$line" ;;
-		esac
-	done <"$1"
-}
 
-WORK=""
-finish() {
-	local f
-	echo "1..$T_N"
-	if [ "$T_FAIL" -gt 0 ] && [ -n "$WORK" ]; then
-		for f in mcpwire.log mcpwire3.log server.log client.err client2.err client3.err; do
-			[ -s "$WORK/$f" ] || continue
-			echo "----- $f (last 100 lines) -----" >&2
-			tail -n 100 "$WORK/$f" >&2
-		done
-	fi
-	echo "$T_PASS passed, $T_FAIL failed"
-	[ "$T_FAIL" -eq 0 ]
-	exit $?
-}
-bail() {
-	tap_not_ok "$@"
-	finish
-}
-
-if [ "$(id -u)" != 0 ]; then
-	echo "Bail out! calllog.sh needs root (network namespaces, eBPF)" >&2
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-for bin in ip node curl ss; do
-	command -v "$bin" >/dev/null || { echo "Bail out! $bin not found (make test-deps)"; echo "0 passed, 1 failed"; exit 1; }
-done
-[ -d "$INTEG_DIR/node_modules/@modelcontextprotocol/sdk" ] ||
-	{ echo "Bail out! node modules missing: cd selftests/integration && npm ci"; echo "0 passed, 1 failed"; exit 1; }
+tap_preflight calllog.sh ip node curl ss
 
 mcpw_trap_install
 WORK=$(mktemp -d /tmp/mcpwire-calllog.XXXXXX)
+TAP_LOGS=(mcpwire.log mcpwire3.log server.log client.err client2.err client3.err)
 [ "$KEEP" = 1 ] || mcpw_on_exit "rm -rf '$WORK'"
-(
-	trap 'kill $sp 2>/dev/null; exit 0' TERM
-	sleep $((DEADLINE - SECONDS + 10)) &
-	sp=$!
-	wait $sp && echo "# calllog.sh: overall timeout, terminating" >&2 && kill -TERM $$
-) 2>/dev/null &
-WATCHDOG=$!
-mcpw_on_exit "kill $WATCHDOG 2>/dev/null"
+watchdog $((DEADLINE - SECONDS + 10))
 
 [ -x "$MCPWIRE" ] || bail "$MCPWIRE exists and is executable" "build it first: make"
 
 # 1. network and server
 if netns_up 2>"$WORK/net.err" && netns_add server 2>>"$WORK/net.err" && netns_add client 2>>"$WORK/net.err"; then
 	SERVER_IP=${NETNS_IP[server]}
-	tap_ok "network: bridge $NETNS_BRIDGE, server ${NETNS_NS[server]} $SERVER_IP, client ${NETNS_NS[client]} ${NETNS_IP[client]}"
+	ok "network: bridge $NETNS_BRIDGE, server ${NETNS_NS[server]} $SERVER_IP, client ${NETNS_NS[client]} ${NETNS_IP[client]}"
 else
 	bail "network: bridge and two containers" "$(cat "$WORK/net.err")"
 fi
 start_everything server "$SERVER_PORT" "$WORK/server.log"
 if wait_for 20 "server-everything on :$SERVER_PORT" listening server "$SERVER_PORT"; then
-	tap_ok "server-everything listens on $SERVER_IP:$SERVER_PORT"
+	ok "server-everything listens on $SERVER_IP:$SERVER_PORT"
 else
 	bail "server-everything listens on :$SERVER_PORT" "$(tail -n 20 "$WORK/server.log")"
 fi
@@ -134,15 +75,15 @@ mcpw_on_exit 'stop_pid "$MCPWIRE_PID" 5'
 mcpwire_ready() { grep -q capturing "$WORK/mcpwire.log" && http_ok "$MCPWIRE_URL/healthz"; }
 for ((i = 0; i < 600; i++)); do { mcpwire_ready || ! alive "$MCPWIRE_PID"; } && break; sleep 0.05; done
 if alive "$MCPWIRE_PID" && mcpwire_ready; then
-	tap_ok "mcpwire --log-calls $LOG is capturing (pid $MCPWIRE_PID)"
+	ok "mcpwire --log-calls $LOG is capturing (pid $MCPWIRE_PID)"
 else
 	bail "mcpwire --log-calls is capturing within 30 s" "$(tail -n 30 "$WORK/mcpwire.log")"
 fi
 mode=$(stat -c %a "$LOG" 2>/dev/null)
 if [ "$mode" = 640 ] || [ "$mode" = 600 ]; then
-	tap_ok "the log file exists from the start, mode $mode (0640 less the umask)"
+	ok "the log file exists from the start, mode $mode (0640 less the umask)"
 else
-	tap_not_ok "the log file exists from the start, mode 0640 less the umask" "mode: ${mode:-no file}"
+	not_ok "the log file exists from the start, mode 0640 less the umask" "mode: ${mode:-no file}"
 fi
 
 # run_client RECORD ERR MIX REPEAT: the ground truth.
@@ -158,13 +99,13 @@ check_log() {
 	local rc=$? before=$T_FAIL
 	tap_feed "$WORK/$3.out"
 	if [ "$rc" != 0 ] && [ "$T_FAIL" = "$before" ]; then
-		tap_not_ok "calllog-check.mjs ran ($3)" "exit status $rc:" "$(tail -n 20 "$WORK/$3.out")"
+		not_ok "calllog-check.mjs ran ($3)" "exit status $rc:" "$(tail -n 20 "$WORK/$3.out")"
 	fi
 }
 
 # 3. the client (full mix: tool errors, progress, a cancelled call), twice
 if run_client "$WORK/record.json" "$WORK/client.err" full 2 && [ -s "$WORK/record.json" ]; then
-	tap_ok "client.mjs (full mix, 2 sessions) ran against http://$SERVER_IP:$SERVER_PORT/mcp"
+	ok "client.mjs (full mix, 2 sessions) ran against http://$SERVER_IP:$SERVER_PORT/mcp"
 	node -e 'const r=require(process.argv[1]); console.log("# record: requests " + JSON.stringify(r.requests))' "$WORK/record.json"
 else
 	bail "client.mjs ran cleanly" "$(cat "$WORK/client.err")"
@@ -179,12 +120,12 @@ mv "$LOG" "$LOG.1"
 kill -HUP "$MCPWIRE_PID"
 for ((i = 0; i < 40; i++)); do [ -e "$LOG" ] && break; sleep 0.05; done
 if [ -e "$LOG" ] && alive "$MCPWIRE_PID"; then
-	tap_ok "SIGHUP after a rename: mcpwire reopened $LOG and kept running"
+	ok "SIGHUP after a rename: mcpwire reopened $LOG and kept running"
 else
 	bail "SIGHUP after a rename reopens the log" "$(tail -n 20 "$WORK/mcpwire.log")"
 fi
 if run_client "$WORK/record2.json" "$WORK/client2.err" basic 1 && [ -s "$WORK/record2.json" ]; then
-	tap_ok "client.mjs (basic mix, 1 session) ran after the rotation"
+	ok "client.mjs (basic mix, 1 session) ran after the rotation"
 else
 	bail "client.mjs ran cleanly after the rotation" "$(cat "$WORK/client2.err")"
 fi
@@ -193,19 +134,19 @@ fi
 kill -TERM "$MCPWIRE_PID"
 for ((i = 0; i < 50; i++)); do alive "$MCPWIRE_PID" || break; sleep 0.1; done
 if alive "$MCPWIRE_PID"; then
-	tap_not_ok "mcpwire exits within 5 s of SIGTERM"
+	not_ok "mcpwire exits within 5 s of SIGTERM"
 else
 	wait "$MCPWIRE_PID"
 	rc=$?
-	if [ "$rc" = 0 ]; then tap_ok "mcpwire exits 0 on SIGTERM"; else tap_not_ok "mcpwire exits 0 on SIGTERM" "exit status $rc"; fi
+	if [ "$rc" = 0 ]; then ok "mcpwire exits 0 on SIGTERM"; else not_ok "mcpwire exits 0 on SIGTERM" "exit status $rc"; fi
 fi
 MCPWIRE_PID=""
 check_log "$WORK/record2.json" "$LOG" second
 lines_after=$(wc -l <"$LOG.1")
 if [ "$lines_after" = "$lines_before" ]; then
-	tap_ok "the rotated file kept its $lines_before line(s); nothing was written to it after SIGHUP"
+	ok "the rotated file kept its $lines_before line(s); nothing was written to it after SIGHUP"
 else
-	tap_not_ok "the rotated file is left alone after SIGHUP" "$lines_before lines before, $lines_after after"
+	not_ok "the rotated file is left alone after SIGHUP" "$lines_before lines before, $lines_after after"
 fi
 
 # 6. payloads: none without --log-payloads; with it, the echo calls' arguments
@@ -258,7 +199,7 @@ payloads_tap() {
 	local rc=$?
 	tap_feed "$WORK/$3.out"
 	if [ "$rc" != 0 ] || ! grep -q '^\(not \)\?ok - ' "$WORK/$3.out"; then
-		tap_not_ok "payload check ran ($3)" "exit status $rc:" "$(tail -n 20 "$WORK/$3.out")"
+		not_ok "payload check ran ($3)" "exit status $rc:" "$(tail -n 20 "$WORK/$3.out")"
 	fi
 }
 payloads_tap "$LOG.1" 0 payloads0
@@ -272,12 +213,12 @@ for ((i = 0; i < 600; i++)); do
 	sleep 0.05
 done
 if alive "$MCPWIRE_PID" && grep -q capturing "$WORK/mcpwire3.log"; then
-	tap_ok "mcpwire --log-calls --log-payloads is capturing (pid $MCPWIRE_PID)"
+	ok "mcpwire --log-calls --log-payloads is capturing (pid $MCPWIRE_PID)"
 else
 	bail "mcpwire --log-payloads is capturing within 30 s" "$(tail -n 30 "$WORK/mcpwire3.log")"
 fi
 if run_client "$WORK/record3.json" "$WORK/client3.err" basic 1 && [ -s "$WORK/record3.json" ]; then
-	tap_ok "client.mjs (basic mix, 1 session) ran with --log-payloads"
+	ok "client.mjs (basic mix, 1 session) ran with --log-payloads"
 else
 	bail "client.mjs ran cleanly with --log-payloads" "$(cat "$WORK/client3.err")"
 fi

@@ -157,6 +157,12 @@ let contentType = '';
 let parsed;
 let fetches = 0;
 const until = Date.now() + SETTLE_MS;
+// Counts that equal the record once may still grow: when both ends of a
+// connection are on the host, mcpwire holds each message up to 1 s to match
+// it with its other sighting (dedup), so a message counted twice shows up
+// late. Settled means equal on two fetches taken more than that hold apart.
+const DEDUP_HOLD_MS = 1500;
+let equalOnce = false;
 for (;;) {
 	fetches++;
 	try {
@@ -165,7 +171,13 @@ for (;;) {
 		const settled =
 			diffMaps('r', expRequests, sumBy(parsed, 'mcp_requests_total', ['method', 'status'], onlyS)).length === 0 &&
 			(sumBy(parsed, 'mcp_requests_in_flight', [], onlyS).get('[]') ?? 0) === 0;
-		if (settled || Date.now() >= until) break;
+		if (settled && equalOnce) break;
+		equalOnce = settled;
+		if (settled) {
+			await sleep(DEDUP_HOLD_MS);
+			continue;
+		}
+		if (Date.now() >= until) break;
 	} catch (e) {
 		if (Date.now() >= until) {
 			result(false, `GET ${opt['metrics-url']}`, [String(e.message ?? e)]);

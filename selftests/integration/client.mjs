@@ -65,6 +65,11 @@
 // list_directory, write_file, read_text_file, get_file_info, search_files,
 // directory_tree, and a read outside the allowed directory: isError).
 //
+// --unix-socket PATH: every HTTP request goes over the unix socket at PATH
+// (a server listening on a path); --url then only gives the path and the
+// Host header (http://localhost/mcp). The SDK's StreamableHTTPClientTransport
+// is given a fetch over node:http (unix-fetch.mjs) through its `fetch` option.
+//
 // --transport sse (mcp-wire.md §5, "Legacy HTTP+SSE"): the SDK's
 // SSEClientTransport on --url http://HOST:PORT/sse, the 2024-11-05 transport:
 // a GET stream carrying every server message, each client message a POST to
@@ -102,6 +107,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { unixFetch } from './unix-fetch.mjs';
 import {
 	CallToolResultSchema,
 	CreateMessageRequestSchema,
@@ -132,6 +138,7 @@ const { values: opt, positionals } = parseArgs({
 		'server-requests': { type: 'boolean', default: false },
 		'answer-delay-ms': { type: 'string', default: '250' },
 		tasks: { type: 'boolean', default: false },
+		'unix-socket': { type: 'string' },
 	},
 });
 
@@ -153,6 +160,8 @@ if (STDIO) {
 if (!['streamable', 'sse'].includes(opt.transport)) die(`bad --transport ${opt.transport}`);
 const SSE = !STDIO && opt.transport === 'sse';
 if (SSE && opt['pause-file'] !== undefined) die('--pause-file is for --transport streamable only');
+if (opt['unix-socket'] !== undefined && (STDIO || SSE)) die('--unix-socket is for --transport streamable only');
+const UNIX_FETCH = opt['unix-socket'] !== undefined ? unixFetch(opt['unix-socket']) : undefined;
 const SERVER_REQUESTS = opt['server-requests'];
 const TASKS = opt.tasks;
 if (TASKS && (opt.mix === 'memory' || opt.mix === 'filesystem')) die('--tasks needs server-everything (--mix basic, full or json)');
@@ -564,7 +573,7 @@ async function iteration(n) {
 	const transport = STDIO ?
 		new StdioClientTransport({ command: positionals[0], args: positionals.slice(1), env: STDIO_ENV, stderr: 'inherit' }) :
 		SSE ? new SSEClientTransport(new URL(opt.url)) :
-		new StreamableHTTPClientTransport(new URL(opt.url));
+		new StreamableHTTPClientTransport(new URL(opt.url), UNIX_FETCH ? { fetch: UNIX_FETCH } : undefined);
 	const { pending, fromServer, inflight } = instrument(transport);
 	// No capabilities: the server then has no reason to send sampling,
 	// elicitation or roots requests, so every request on the wire is ours.

@@ -24,12 +24,10 @@
 set -uo pipefail
 
 INTEG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tap.sh
+source "$INTEG_DIR/tap.sh"
+tap_lock "$@"
 ROOT=$(cd "$INTEG_DIR/../.." && pwd)
-if [ -z "${MCPWIRE_INTEG_LOCKED:-}" ] && [ "$(id -u)" = 0 ]; then
-	export MCPWIRE_INTEG_LOCKED=1
-	exec flock /tmp/mcpwire-integ.lock "$0" "$@"
-fi
-
 MCPWIRE=${MCPWIRE:-$ROOT/build/mcpwire}
 KEEP=${KEEP:-0}
 SERVER_PORT=3001
@@ -41,63 +39,27 @@ source "$INTEG_DIR/netns.sh"
 # shellcheck source=lib.sh
 source "$INTEG_DIR/lib.sh"
 
-T_N=0 T_PASS=0 T_FAIL=0
-tap_ok() { T_N=$((T_N + 1)) T_PASS=$((T_PASS + 1)); echo "ok $T_N - $*"; }
-tap_not_ok() {
-	local name=$1 l
-	shift
-	T_N=$((T_N + 1)) T_FAIL=$((T_FAIL + 1))
-	echo "not ok $T_N - $name"
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
-}
-WORK=""
-finish() {
-	echo "1..$T_N"
-	if [ "$T_FAIL" -gt 0 ] && [ -n "$WORK" ]; then
-		for f in mcpwire.log server.log prometheus/prometheus.log client-1.err client-2.err; do
-			[ -s "$WORK/$f" ] && { echo "----- $f (last 40 lines) -----" >&2; tail -n 40 "$WORK/$f" >&2; }
-		done
-	fi
-	echo "$T_PASS passed, $T_FAIL failed"
-	[ "$T_FAIL" -eq 0 ]
-	exit $?
-}
-bail() { tap_not_ok "$@"; finish; }
 
-if [ "$(id -u)" != 0 ]; then
-	echo "Bail out! dashboards.sh needs root (network namespaces, eBPF)" >&2
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-for bin in ip node curl ss python3 "${PROMETHEUS:-prometheus}"; do
-	command -v "$bin" >/dev/null || { echo "Bail out! $bin not found (make test-deps)"; echo "0 passed, 1 failed"; exit 1; }
-done
-[ -d "$INTEG_DIR/node_modules/@modelcontextprotocol/sdk" ] ||
-	{ echo "Bail out! node modules missing: cd selftests/integration && npm ci"; echo "0 passed, 1 failed"; exit 1; }
-[ -x "$MCPWIRE" ] || { echo "Bail out! $MCPWIRE missing: make"; echo "0 passed, 1 failed"; exit 1; }
+tap_preflight dashboards.sh ip node curl ss python3 "${PROMETHEUS:-prometheus}"
 
 mcpw_trap_install
 WORK=$(mktemp -d /tmp/mcpwire-dashboards.XXXXXX)
+TAP_LOGS=(mcpwire.log server.log prometheus/prometheus.log client-1.err client-2.err)
+TAP_LOG_LINES=40
 [ "$KEEP" = 1 ] || mcpw_on_exit "rm -rf '$WORK'"
-(
-	trap 'kill $sp 2>/dev/null; exit 0' TERM
-	sleep $((DEADLINE - SECONDS + 10)) &
-	sp=$!
-	wait $sp && echo "# dashboards.sh: overall timeout, terminating" >&2 && kill -TERM $$
-) 2>/dev/null &
-mcpw_on_exit "kill $! 2>/dev/null"
+watchdog $((DEADLINE - SECONDS + 10))
 
 # 1. network and server
 if netns_up 2>"$WORK/net.err" && netns_add server 2>>"$WORK/net.err" && netns_add client 2>>"$WORK/net.err"; then
 	SERVER_IP=${NETNS_IP[server]}
-	tap_ok "network: bridge $NETNS_BRIDGE $NETNS_SUBNET, server $SERVER_IP, client ${NETNS_IP[client]}"
+	ok "network: bridge $NETNS_BRIDGE $NETNS_SUBNET, server $SERVER_IP, client ${NETNS_IP[client]}"
 else
 	bail "network: bridge and two containers" "$(cat "$WORK/net.err")"
 fi
 start_everything server "$SERVER_PORT" "$WORK/server.log"
 wait_for 20 "server-everything" listening server "$SERVER_PORT" ||
 	bail "server-everything listens on :$SERVER_PORT" "$(tail -n 20 "$WORK/server.log")"
-tap_ok "server-everything listens on $SERVER_IP:$SERVER_PORT"
+ok "server-everything listens on $SERVER_IP:$SERVER_PORT"
 
 # 2. mcpwire (ready = "capturing" in its log and /healthz 200)
 MCPWIRE_PORT=$(free_port)
@@ -109,20 +71,20 @@ mcpwire_ready() { grep -q capturing "$WORK/mcpwire.log" && http_ok "$MCPWIRE_URL
 ready_or_dead() { mcpwire_ready || ! alive "$MCPWIRE_PID"; }
 wait_for 30 "mcpwire capturing" ready_or_dead
 if alive "$MCPWIRE_PID" && mcpwire_ready; then
-	tap_ok "mcpwire --listen 127.0.0.1:$MCPWIRE_PORT is capturing"
+	ok "mcpwire --listen 127.0.0.1:$MCPWIRE_PORT is capturing"
 else
 	bail "mcpwire is capturing within 30 s" "$(tail -n 20 "$WORK/mcpwire.log")"
 fi
 # the image's HEALTHCHECK command, on the live daemon
 if out=$("$ROOT/deploy/docker/healthcheck.sh" "$MCPWIRE_PORT" 2>&1); then
-	tap_ok "deploy/docker/healthcheck.sh $MCPWIRE_PORT: healthy (GET /healthz -> 200 over bash /dev/tcp)"
+	ok "deploy/docker/healthcheck.sh $MCPWIRE_PORT: healthy (GET /healthz -> 200 over bash /dev/tcp)"
 else
-	tap_not_ok "deploy/docker/healthcheck.sh reports the running mcpwire healthy" "$out"
+	not_ok "deploy/docker/healthcheck.sh reports the running mcpwire healthy" "$out"
 fi
 if ! "$ROOT/deploy/docker/healthcheck.sh" "$(free_port)" 2>/dev/null; then
-	tap_ok "deploy/docker/healthcheck.sh on a port nobody listens on: unhealthy"
+	ok "deploy/docker/healthcheck.sh on a port nobody listens on: unhealthy"
 else
-	tap_not_ok "deploy/docker/healthcheck.sh on a port nobody listens on: unhealthy" "it said healthy"
+	not_ok "deploy/docker/healthcheck.sh on a port nobody listens on: unhealthy" "it said healthy"
 fi
 
 # 3. Prometheus
@@ -130,7 +92,7 @@ PROM_PORT=$(free_port)
 PROM_URL="http://127.0.0.1:$PROM_PORT"
 start_prometheus "$WORK/prometheus" "127.0.0.1:$MCPWIRE_PORT" "$PROM_PORT"
 if wait_for 30 "Prometheus ready" http_ok "$PROM_URL/-/ready" && wait_for 15 "first scrape" prom_up_is_1 "$PROM_URL"; then
-	tap_ok "Prometheus on 127.0.0.1:$PROM_PORT scrapes mcpwire every 1s (up=1)"
+	ok "Prometheus on 127.0.0.1:$PROM_PORT scrapes mcpwire every 1s (up=1)"
 else
 	bail "Prometheus ready and scraping mcpwire" "$(tail -n 20 "$WORK/prometheus/prometheus.log")"
 fi
@@ -157,7 +119,7 @@ for run in 1 2; do
 		prom_has_tool_errors "$PROM_URL" || rc=1
 done
 if [ "$rc" = 0 ]; then
-	tap_ok "client.mjs (full mix, 2 sessions, a scrape between them) ran against $SERVER_NAME"
+	ok "client.mjs (full mix, 2 sessions, a scrape between them) ran against $SERVER_NAME"
 else
 	bail "client.mjs ran cleanly" "exit status $rc" "$(tail -n 20 "$WORK"/client-*.err)"
 fi
@@ -169,11 +131,10 @@ netns_exec client timeout 60 node "$INTEG_DIR/client.mjs" --url "http://$SERVER_
 OPEN_PID=$!
 mcpw_on_exit "touch '$WORK/open.pause'; stop_pid $OPEN_PID 3"
 wait_for 20 "paused client" test -e "$WORK/open.pause.ready" ||
-	tap_not_ok "a second client holds a session open" "$(tail -n 20 "$WORK/client-open.err")"
+	not_ok "a second client holds a session open" "$(tail -n 20 "$WORK/client-open.err")"
 # mcpwire's 1 s dedup window, then a few more scrapes
 sleep 4
 END=$(date +%s)
-time_left() { [ "$SECONDS" -lt "$DEADLINE" ]; }
 time_left || bail "time left for the queries" "ran out of the ${RUN_TIMEOUT:-150}s budget"
 
 # 5. every panel query
@@ -184,12 +145,12 @@ rc=$?
 before=$T_FAIL
 while IFS= read -r line; do
 	case $line in
-	"ok - "*) tap_ok "${line#ok - }" ;;
-	"not ok - "*) tap_not_ok "${line#not ok - }" ;;
+	"ok - "*) ok "${line#ok - }" ;;
+	"not ok - "*) not_ok "${line#not ok - }" ;;
 	*) echo "$line" ;;
 	esac
 done <"$WORK/queries.out"
-[ "$rc" = 0 ] || [ "$T_FAIL" != "$before" ] || tap_not_ok "dashboards_query.py ran" "exit $rc: $(tail -n 5 "$WORK/queries.out")"
+[ "$rc" = 0 ] || [ "$T_FAIL" != "$before" ] || not_ok "dashboards_query.py ran" "exit $rc: $(tail -n 5 "$WORK/queries.out")"
 
 touch "$WORK/open.pause"
 finish

@@ -12,7 +12,8 @@
 #      resources/read with a JSON-RPC error each); /metrics must equal the
 #      client's record exactly (check.mjs);
 #   2. http-raw.mjs errors: POSTs carrying requests of known ids answered 400
-#      (no session; bad MCP-Protocol-Version), 404, 405, 406, 415 are each one
+#      (no session; bad MCP-Protocol-Version), 404, 405, 406, 415, and each
+#      request of a batch of 6 refused with 400, are each one
 #      error with error_code http_<status>; 4xx answers carrying no request
 #      (notification-only POSTs, GET and DELETE refused with 405) count none;
 #   3. http-raw.mjs v2026: the 2026-07-28 revision's stateless requests with
@@ -28,11 +29,10 @@
 
 set -uo pipefail
 
-if [ -z "${MCPWIRE_INTEG_LOCKED:-}" ]; then
-	exec env MCPWIRE_INTEG_LOCKED=1 flock /tmp/mcpwire-integ.lock "$0" "$@"
-fi
-
 INTEG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tap.sh
+source "$INTEG_DIR/tap.sh"
+tap_lock "$@"
 ROOT=$(cd "$INTEG_DIR/../.." && pwd)
 MCPWIRE=${MCPWIRE:-$ROOT/build/mcpwire}
 KEEP=${KEEP:-0}
@@ -47,49 +47,8 @@ source "$INTEG_DIR/netns.sh"
 # shellcheck source=lib.sh
 source "$INTEG_DIR/lib.sh"
 
-T_N=0 T_PASS=0 T_FAIL=0
-ok() { T_N=$((T_N + 1)) T_PASS=$((T_PASS + 1)); echo "ok $T_N - $*"; }
-not_ok() {
-	local name=$1 l
-	shift
-	T_N=$((T_N + 1)) T_FAIL=$((T_FAIL + 1))
-	echo "not ok $T_N - $name"
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
-}
-check() { # NAME CMD...: ok when CMD succeeds
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi
-}
-# tap_feed FILE PREFIX: numbers the "ok - …" / "not ok - …" lines of FILE
-tap_feed() {
-	local line p=${2:-}
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) ok "$p${line#ok - }" ;;
-		"not ok - "*) not_ok "$p${line#not ok - }" ;;
-		1..*) ;;
-		*) echo "$line" ;;
-		esac
-	done <"$1"
-}
-finish() {
-	echo "1..$T_N"
-	echo "$T_PASS passed, $T_FAIL failed"
-	[ "$T_FAIL" -eq 0 ]
-	exit $?
-}
-bail() { not_ok "$@"; finish; }
 
-if [ "$(id -u)" != 0 ]; then
-	echo "Bail out! http-full.sh needs root (network namespaces, eBPF)"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-for bin in ip node curl ss; do
-	command -v "$bin" >/dev/null || { echo "Bail out! $bin not found (make test-deps)"; echo "0 passed, 1 failed"; exit 1; }
-done
-[ -x "$MCPWIRE" ] || { echo "Bail out! $MCPWIRE missing: make"; echo "0 passed, 1 failed"; exit 1; }
+tap_preflight http-full.sh ip node curl ss
 
 mcpw_trap_install
 WORK=$(mktemp -d /tmp/mcpwire-http-full.XXXXXX)

@@ -10,9 +10,9 @@
 //        json-server.mjs, each POST carrying a JSON-RPC request of known id:
 //        400 (no session; bad MCP-Protocol-Version), 404 (unknown session),
 //        405 (PUT), 406 (Accept without text/event-stream), 415 (wrong
-//        Content-Type). Each must be one mcp_requests_total{status="error"}
-//        and one mcp_request_errors_total{error_code="http_<status>"} of its
-//        method. Then 4xx answers that carry no request (a notification-only
+//        Content-Type), and a batch of 6 pings without a session (400): each
+//        request must be one mcp_requests_total{status="error"} and one
+//        mcp_request_errors_total{error_code="http_<status>"} of its method. Then 4xx answers that carry no request (a notification-only
 //        POST, GET and DELETE refused with 405) must change no request count.
 //   node http-raw.mjs v2026 --url http://IP:PORT/mcp-2026 --metrics-url URL
 //        2026-07-28 stateless requests (no initialize, no session) with
@@ -125,6 +125,9 @@ async function errors() {
 		{ what: 'Content-Type text/plain+json (JSON by RFC 6839, not application/json for the SDK)', status: 415, method: 'resources/list', url: mcp,
 		  headers: { 'content-type': 'text/plain+json', accept: 'application/json, text/event-stream', 'mcp-session-id': sid },
 		  body: rq(106, 'resources/list') },
+		// more requests than an exchange keeps inline (proto/conn.c)
+		{ what: 'batch of 6 without Mcp-Session-Id', status: 400, method: 'ping', n: 6, url: mcp, headers: H_JSON,
+		  body: [111, 112, 113, 114, 115, 116].map((id) => rq(id, 'ping')) },
 	];
 	const before = await metrics();
 	const wants = [];
@@ -134,10 +137,10 @@ async function errors() {
 		if (r.status !== c.status) notOk(`server answers ${c.what} with ${c.status}`, `got ${r.status}: ${r.text}`);
 		else ok(`server answers ${c.what} with ${c.status} (${r.text.slice(0, 60)})`);
 		const k = `${c.method}|http_${c.status}`;
-		perCode.set(k, (perCode.get(k) ?? 0) + 1);
+		perCode.set(k, (perCode.get(k) ?? 0) + (c.n ?? 1));
 	}
 	const methods = new Map();
-	for (const c of cases) methods.set(c.method, (methods.get(c.method) ?? 0) + 1);
+	for (const c of cases) methods.set(c.method, (methods.get(c.method) ?? 0) + (c.n ?? 1));
 	for (const [k, n] of perCode) {
 		const [method, code] = k.split('|');
 		wants.push({ what: `mcp_request_errors_total ${method} ${code}`, want: n, name: 'mcp_request_errors_total',
@@ -148,7 +151,7 @@ async function errors() {
 			match: { server_name: S, method, status: 'error' } });
 	wants.push({ what: 'no request counted ok by the errors', want: 0, name: 'mcp_requests_total',
 		match: { server_name: S, status: 'ok' } });
-	wants.push({ what: 'error codes are all http_*', want: cases.length, name: 'mcp_request_errors_total',
+	wants.push({ what: 'error codes are all http_*', want: cases.reduce((a, c) => a + (c.n ?? 1), 0), name: 'mcp_request_errors_total',
 		match: { server_name: S } });
 	wants.push({ what: 'nothing left in flight', want: 0, name: 'mcp_requests_in_flight', match: { server_name: S } });
 	const mid = await settleAndCheck(before, wants);

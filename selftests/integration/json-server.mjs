@@ -6,7 +6,13 @@
 // StreamableHTTPServerTransport with enableJsonResponse: true, one transport
 // per session, on node:http. Used by http-full.sh.
 //
-//   node json-server.mjs [--port 3002] [--host 0.0.0.0]
+//   node json-server.mjs [--port 3002] [--host 0.0.0.0] [--socket PATH] [--sse]
+//                        [--name SERVER_NAME]
+//
+// --socket PATH listens on a unix socket at PATH instead (an existing file
+// there is removed first; @NAME is the abstract socket NAME); --sse answers
+// POSTs with SSE streams, the SDK's default, instead of JSON bodies; --name
+// sets serverInfo.name, so several of these servers can be told apart.
 //
 // Paths:
 //   /mcp          the server: sessions, JSON answers, the standalone GET
@@ -26,6 +32,7 @@
 // it into isError), fail-iserror (returns isError: true). Prompt "greet",
 // resource "mem://readme".
 
+import { rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -37,6 +44,11 @@ const { values: opt } = parseArgs({
 	options: {
 		port: { type: 'string', default: '3002' },
 		host: { type: 'string', default: '0.0.0.0' },
+		socket: { type: 'string' },
+		sse: { type: 'boolean', default: false },
+		// serverInfo.name, so several of these servers can be told apart
+		// in /metrics (scope.sh)
+		name: { type: 'string', default: '' },
 	},
 });
 
@@ -45,7 +57,7 @@ export const VERSION = '1.2.3';
 const TINY_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg==';
 
 function newServer() {
-	const s = new McpServer({ name: NAME, version: VERSION });
+	const s = new McpServer({ name: opt.name || NAME, version: VERSION });
 	const text = (t) => ({ content: [{ type: 'text', text: t }] });
 	s.registerTool('echo', { inputSchema: { message: z.string() } }, async ({ message }) => text(`Echo: ${message}`));
 	s.registerTool('get-sum', { inputSchema: { a: z.number(), b: z.number() } }, async ({ a, b }) => text(String(a + b)));
@@ -82,7 +94,7 @@ async function sdk(req, res) {
 		// initializes a new session.
 		t = new StreamableHTTPServerTransport({
 			sessionIdGenerator: () => randomUUID(),
-			enableJsonResponse: true,
+			enableJsonResponse: !opt.sse,
 			onsessioninitialized: (id) => sessions.set(id, t),
 		});
 		t.onclose = () => t.sessionId && sessions.delete(t.sessionId);
@@ -139,7 +151,13 @@ const server = createServer((req, res) => {
 	}
 	res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
 });
-server.listen(Number(opt.port), opt.host);
+if (opt.socket !== undefined) {
+	if (opt.socket.startsWith('@')) server.listen('\0' + opt.socket.slice(1));
+	else {
+		rmSync(opt.socket, { force: true });
+		server.listen(opt.socket);
+	}
+} else server.listen(Number(opt.port), opt.host);
 const stop = () => {
 	for (const t of sessions.values()) t.close().catch(() => {});
 	server.close();

@@ -24,6 +24,23 @@ wait_for() {
 	done
 }
 
+# time_left: true until the script's DEADLINE (in $SECONDS) has passed.
+time_left() { [ "$SECONDS" -lt "$DEADLINE" ]; }
+
+# watchdog SECONDS: a last resort against anything hanging. After SECONDS the
+# script gets SIGTERM (its at-exit stack still cleans up). Needs netns.sh's
+# mcpw_trap_install to have run.
+watchdog() {
+	local secs=$1
+	(
+		trap 'kill $sp 2>/dev/null; exit 0' TERM
+		sleep "$secs" &
+		sp=$!
+		wait $sp && echo "# $(basename "$0"): overall timeout after ${secs}s, terminating" >&2 && kill -TERM $$
+	) 2>/dev/null &
+	mcpw_on_exit "kill $! 2>/dev/null"
+}
+
 # http_ok URL: true on a 2xx answer within 2 s.
 http_ok() {
 	curl -fsS -m 2 -o /dev/null "$1"

@@ -20,11 +20,10 @@
 
 set -uo pipefail
 
-if [ -z "${MCPWIRE_INTEG_LOCKED:-}" ]; then
-	exec env MCPWIRE_INTEG_LOCKED=1 flock /tmp/mcpwire-integ.lock "$0" "$@"
-fi
-
 INTEG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tap.sh
+source "$INTEG_DIR/tap.sh"
+tap_lock "$@"
 ROOT=$(cd "$INTEG_DIR/../.." && pwd)
 MCPWIRE=${MCPWIRE:-$ROOT/build/mcpwire}
 MCPTOP=${MCPTOP:-$ROOT/build/mcptop}
@@ -37,39 +36,9 @@ source "$INTEG_DIR/netns.sh"
 # shellcheck source=lib.sh
 source "$INTEG_DIR/lib.sh"
 
-T_N=0 T_PASS=0 T_FAIL=0
-ok() { T_N=$((T_N + 1)) T_PASS=$((T_PASS + 1)); echo "ok $T_N - $*"; }
-not_ok() {
-	local name=$1 l
-	shift
-	T_N=$((T_N + 1)) T_FAIL=$((T_FAIL + 1))
-	echo "not ok $T_N - $name"
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
-}
-check() { # NAME CMD...: ok when CMD succeeds
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi
-}
-finish() {
-	echo "1..$T_N"
-	echo "$T_PASS passed, $T_FAIL failed"
-	[ "$T_FAIL" -eq 0 ]
-	exit $?
-}
-bail() { not_ok "$@"; finish; }
 
-if [ "$(id -u)" != 0 ]; then
-	echo "Bail out! mcptop.sh needs root (network namespaces, eBPF)"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-for bin in ip node curl ss tmux setpriv; do
-	command -v "$bin" >/dev/null || { echo "Bail out! $bin not found (make test-deps)"; echo "0 passed, 1 failed"; exit 1; }
-done
-for b in "$MCPWIRE" "$MCPTOP"; do
-	[ -x "$b" ] || { echo "Bail out! $b missing: make"; echo "0 passed, 1 failed"; exit 1; }
-done
+tap_preflight mcptop.sh ip node curl ss tmux setpriv
+[ -x "$MCPTOP" ] || tap_fatal "$MCPTOP missing: make"
 
 mcpw_trap_install
 WORK=$(mktemp -d /tmp/mcpwire-mcptop.XXXXXX)

@@ -29,6 +29,9 @@
 set -uo pipefail
 
 INTEG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tap.sh
+source "$INTEG_DIR/tap.sh"
+tap_lock "$@"
 ROOT=$(cd "$INTEG_DIR/../.." && pwd)
 MCPWIRE=${MCPWIRE:-$ROOT/build/mcpwire}
 MIX=${MIX:-full}
@@ -44,91 +47,14 @@ source "$INTEG_DIR/netns.sh"
 # shellcheck source=lib.sh
 source "$INTEG_DIR/lib.sh"
 
-# ------------------------------------------------------------------------ TAP
-
-T_N=0
-T_PASS=0
-T_FAIL=0
-tap_ok() {
-	T_N=$((T_N + 1)) T_PASS=$((T_PASS + 1))
-	echo "ok $T_N - $*"
-}
-tap_not_ok() { # NAME [DIAG...]
-	local name=$1 l
-	shift
-	T_N=$((T_N + 1)) T_FAIL=$((T_FAIL + 1))
-	echo "not ok $T_N - $name"
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
-}
-# tap_feed FILE [PREFIX]: numbers the "ok - " / "not ok - " lines of a helper's
-# output, putting PREFIX before each test name.
-tap_feed() {
-	local line p=${2:-}
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) tap_ok "$p${line#ok - }" ;;
-		"not ok - "*) tap_not_ok "$p${line#not ok - }" ;;
-		"ok "[0-9]*" - "*) tap_ok "$p${line#ok * - }" ;;
-		"not ok "[0-9]*" - "*) tap_not_ok "$p${line#not ok * - }" ;;
-		1..*) ;;
-		*) echo "$line" ;;
-		esac
-	done <"$1"
-}
-
-WORK=""
-dump_logs() {
-	local f
-	[ -n "$WORK" ] || return 0
-	for f in mcpwire.log server.log prometheus/prometheus.log client.err mcpwire-joined.log client-joined.err; do
-		[ -s "$WORK/$f" ] || continue
-		echo "----- $f (last 150 lines) -----" >&2
-		tail -n 150 "$WORK/$f" >&2
-	done
-	echo "----- end of logs; work directory: $WORK$([ "$KEEP" = 1 ] || echo ' (removed; KEEP=1 keeps it)') -----" >&2
-}
-
-finish() {
-	echo "1..$T_N"
-	if [ "$T_FAIL" -gt 0 ]; then dump_logs; fi
-	echo "$T_PASS passed, $T_FAIL failed"
-	[ "$T_FAIL" -eq 0 ]
-	exit $?
-}
-
-# bail NAME DIAG...: a failure the rest of the run cannot continue past.
-bail() {
-	tap_not_ok "$@"
-	finish
-}
-
-time_left() { [ "$SECONDS" -lt "$DEADLINE" ]; }
-
-# ---------------------------------------------------------------- preflight
-
-if [ "$(id -u)" != 0 ]; then
-	echo "Bail out! run.sh needs root (network namespaces, eBPF)" >&2
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-for bin in ip node curl ss "${PROMETHEUS:-prometheus}"; do
-	command -v "$bin" >/dev/null || { echo "Bail out! $bin not found (make test-deps)"; echo "0 passed, 1 failed"; exit 1; }
-done
-[ -d "$INTEG_DIR/node_modules/@modelcontextprotocol/sdk" ] ||
-	{ echo "Bail out! node modules missing: cd selftests/integration && npm ci"; echo "0 passed, 1 failed"; exit 1; }
+tap_preflight run.sh ip node curl ss "${PROMETHEUS:-prometheus}"
 
 mcpw_trap_install
 WORK=$(mktemp -d /tmp/mcpwire-integration.XXXXXX)
+TAP_LOGS=(mcpwire.log server.log prometheus/prometheus.log client.err mcpwire-joined.log client-joined.err)
+TAP_LOG_LINES=150
 [ "$KEEP" = 1 ] || mcpw_on_exit "rm -rf '$WORK'"
-# A last resort against anything hanging: the whole run is bounded.
-(
-	trap 'kill $sp 2>/dev/null; exit 0' TERM
-	sleep $((DEADLINE - SECONDS + 10)) &
-	sp=$!
-	wait $sp && echo "# run.sh: overall timeout, terminating" >&2 && kill -TERM $$
-) 2>/dev/null &
-WATCHDOG=$!
-mcpw_on_exit "kill $WATCHDOG 2>/dev/null"
+watchdog $((DEADLINE - SECONDS + 10))
 
 # ----------------------------------------------------------------- tests
 
@@ -141,7 +67,7 @@ tap_feed "$WORK/expo.out"
 # 2. network
 if netns_up 2>"$WORK/net.err" && netns_add server 2>>"$WORK/net.err" && netns_add client 2>>"$WORK/net.err"; then
 	SERVER_IP=${NETNS_IP[server]}
-	tap_ok "network: bridge $NETNS_BRIDGE $NETNS_SUBNET, server ${NETNS_NS[server]} $SERVER_IP, client ${NETNS_NS[client]} ${NETNS_IP[client]}"
+	ok "network: bridge $NETNS_BRIDGE $NETNS_SUBNET, server ${NETNS_NS[server]} $SERVER_IP, client ${NETNS_NS[client]} ${NETNS_IP[client]}"
 else
 	bail "network: bridge and two containers" "$(cat "$WORK/net.err")"
 fi
@@ -149,14 +75,14 @@ fi
 # 3. the MCP server
 start_everything server "$SERVER_PORT" "$WORK/server.log"
 if wait_for 20 "server-everything on :$SERVER_PORT" listening server "$SERVER_PORT"; then
-	tap_ok "server-everything listens on $SERVER_IP:$SERVER_PORT in ${NETNS_NS[server]}"
+	ok "server-everything listens on $SERVER_IP:$SERVER_PORT in ${NETNS_NS[server]}"
 else
 	bail "server-everything listens on :$SERVER_PORT" "$(tail -n 20 "$WORK/server.log")"
 fi
 # reachable across the bridge (before mcpwire starts, so it sees none of this)
 code=$(netns_exec client curl -sS -m 3 -o /dev/null -w '%{http_code}' "http://$SERVER_IP:$SERVER_PORT/mcp" 2>&1)
 if [ "$code" = 400 ]; then
-	tap_ok "client container reaches the server over the bridge (GET /mcp without session -> 400)"
+	ok "client container reaches the server over the bridge (GET /mcp without session -> 400)"
 else
 	bail "client container reaches the server over the bridge" "expected HTTP 400, observed: $code"
 fi
@@ -186,7 +112,7 @@ wait_mcpwire() {
 	local log=$1 name=$2 i rc=""
 	for ((i = 0; i < 600; i++)); do ready_or_dead "$log" && break; sleep 0.05; done
 	if alive "$MCPWIRE_PID" && mcpwire_ready "$log"; then
-		tap_ok "$name --listen 127.0.0.1:$MCPWIRE_PORT answers /healthz and is capturing (pid $MCPWIRE_PID)"
+		ok "$name --listen 127.0.0.1:$MCPWIRE_PORT answers /healthz and is capturing (pid $MCPWIRE_PID)"
 	else
 		alive "$MCPWIRE_PID" || { wait "$MCPWIRE_PID"; rc=$?; }
 		bail "$name answers /healthz and is capturing within 30 s" "mcpwire $(alive "$MCPWIRE_PID" && echo 'still running' || echo "exited with ${rc:-?}")" \
@@ -201,7 +127,7 @@ PROM_PORT=$(free_port)
 PROM_URL="http://127.0.0.1:$PROM_PORT"
 start_prometheus "$WORK/prometheus" "127.0.0.1:$MCPWIRE_PORT" "$PROM_PORT"
 if wait_for 30 "Prometheus ready" http_ok "$PROM_URL/-/ready" && wait_for 15 "first scrape of mcpwire" prom_up_is_1 "$PROM_URL"; then
-	tap_ok "Prometheus on 127.0.0.1:$PROM_PORT scrapes mcpwire every 1s (up=1)"
+	ok "Prometheus on 127.0.0.1:$PROM_PORT scrapes mcpwire every 1s (up=1)"
 else
 	bail "Prometheus ready and scraping mcpwire" "$(tail -n 20 "$WORK/prometheus/prometheus.log")" \
 		"$(curl -sS -m 2 "$PROM_URL/api/v1/targets" 2>&1 | head -c 600)"
@@ -212,9 +138,9 @@ for _ in 1 2 3; do curl -fsS -m 2 "$MCPWIRE_URL/metrics" >"$WORK/metrics.before"
 sleep 1.5 # Prometheus scrapes at least once more meanwhile
 curl -fsS -m 2 "$MCPWIRE_URL/metrics" >"$WORK/metrics.before" 2>/dev/null
 if ! grep -q '^mcp_[a-z_]*{' "$WORK/metrics.before"; then
-	tap_ok "no mcp_* series before the client runs, despite 4 curls and scrapes of /metrics"
+	ok "no mcp_* series before the client runs, despite 4 curls and scrapes of /metrics"
 else
-	tap_not_ok "no mcp_* series before the client runs" "observed:" "$(grep '^mcp_' "$WORK/metrics.before" | head -n 20)"
+	not_ok "no mcp_* series before the client runs" "observed:" "$(grep '^mcp_' "$WORK/metrics.before" | head -n 20)"
 fi
 
 # 7. the client: the ground truth
@@ -223,7 +149,7 @@ netns_exec client timeout 60 node "$INTEG_DIR/client.mjs" --url "http://$SERVER_
 	--record "$WORK/record.json" --mix "$MIX" --repeat "$REPEAT" --max-seconds 45 --quiet >"$WORK/client.out" 2>"$WORK/client.err"
 rc=$?
 if [ "$rc" = 0 ] && [ -s "$WORK/record.json" ]; then
-	tap_ok "client.mjs ($MIX mix) ran against http://$SERVER_IP:$SERVER_PORT/mcp from ${NETNS_NS[client]}"
+	ok "client.mjs ($MIX mix) ran against http://$SERVER_IP:$SERVER_PORT/mcp from ${NETNS_NS[client]}"
 	node -e 'const r=require(process.argv[1]);
 		console.log("# record: requests " + JSON.stringify(r.requests));
 		console.log("# record: tools " + JSON.stringify(r.tools));
@@ -246,7 +172,7 @@ rc=$?
 before_fail=$T_FAIL
 tap_feed "$WORK/check.out"
 if [ "$rc" != 0 ] && [ "$T_FAIL" = "$before_fail" ]; then
-	tap_not_ok "check.mjs ran" "exit status $rc without a failed check:" "$(tail -n 20 "$WORK/check.out")"
+	not_ok "check.mjs ran" "exit status $rc without a failed check:" "$(tail -n 20 "$WORK/check.out")"
 fi
 
 # 10. the daemon survived and stops cleanly
@@ -254,21 +180,21 @@ fi
 stop_mcpwire() {
 	local p=$1 i rc
 	if alive "$MCPWIRE_PID"; then
-		tap_ok "${p}mcpwire still running after the test traffic"
+		ok "${p}mcpwire still running after the test traffic"
 		kill -TERM "$MCPWIRE_PID"
 		for ((i = 0; i < 50; i++)); do alive "$MCPWIRE_PID" || break; sleep 0.1; done
 		if alive "$MCPWIRE_PID"; then
-			tap_not_ok "${p}mcpwire exits within 5 s of SIGTERM" "still running; killing it"
+			not_ok "${p}mcpwire exits within 5 s of SIGTERM" "still running; killing it"
 			kill -KILL "$MCPWIRE_PID"
 			wait "$MCPWIRE_PID" 2>/dev/null
 		else
 			wait "$MCPWIRE_PID"
 			rc=$?
-			if [ "$rc" = 0 ]; then tap_ok "${p}mcpwire exits 0 on SIGTERM"; else tap_not_ok "${p}mcpwire exits 0 on SIGTERM" "exit status $rc"; fi
+			if [ "$rc" = 0 ]; then ok "${p}mcpwire exits 0 on SIGTERM"; else not_ok "${p}mcpwire exits 0 on SIGTERM" "exit status $rc"; fi
 		fi
 	else
 		wait "$MCPWIRE_PID"
-		tap_not_ok "${p}mcpwire still running after the test traffic" "it exited with status $?"
+		not_ok "${p}mcpwire still running after the test traffic" "it exited with status $?"
 	fi
 	MCPWIRE_PID=""
 }
@@ -322,7 +248,7 @@ J_CLIENT_PID=$!
 mcpw_on_exit "stop_pid $J_CLIENT_PID 3"
 if wait_file 20 "$J_PAUSE.ready" "$J_CLIENT_PID"; then
 	ss_conns "$WORK/ss.pause"
-	tap_ok "joined: client paused after initialize, tools/list, 2 calls and toggle-simulated-logging; $(wc -l <"$WORK/ss.pause") TCP connection(s) to $J_NAME open, no mcpwire running"
+	ok "joined: client paused after initialize, tools/list, 2 calls and toggle-simulated-logging; $(wc -l <"$WORK/ss.pause") TCP connection(s) to $J_NAME open, no mcpwire running"
 else
 	bail "joined: client pauses within 20 s" "$(cat "$WORK/client-joined.err")" "$(cat "$WORK/record-joined.json" 2>/dev/null)"
 fi
@@ -340,7 +266,7 @@ for ((i = 0; i < 300; i++)); do alive "$J_CLIENT_PID" || break; sleep 0.1; done
 wait "$J_CLIENT_PID"
 rc=$?
 if [ "$rc" = 0 ] && [ -s "$WORK/record-joined.json" ]; then
-	tap_ok "joined: client.mjs (full mix after the pause) resumed on the same transport, then DELETEd its session"
+	ok "joined: client.mjs (full mix after the pause) resumed on the same transport, then DELETEd its session"
 	node -e 'const r=require(process.argv[1]); const b=r.phases.before, a=r.phases.after;
 		console.log("# record before the pause (not for mcpwire): requests " + JSON.stringify(b.requests) + " notifications " + JSON.stringify(b.notifications));
 		console.log("# record after the pause (the truth): requests " + JSON.stringify(a.requests));
@@ -368,10 +294,10 @@ awk -v srv="$J_NAME" '
 	      print "reused " reused + 0 }' "$WORK/ss.pause" "$WORK/ss.after" >"$WORK/ss.diag"
 J_REUSED=$(awk '$1 == "reused" {print $2}' "$WORK/ss.diag")
 if [ "${J_REUSED:-0}" -gt 0 ]; then
-	tap_ok "joined: $J_REUSED TCP connection(s) open before mcpwire started carried requests after it (ss -tnpi in ${NETNS_NS[client]})"
+	ok "joined: $J_REUSED TCP connection(s) open before mcpwire started carried requests after it (ss -tnpi in ${NETNS_NS[client]})"
 	grep '^# ' "$WORK/ss.diag"
 else
-	tap_not_ok "joined: a TCP connection open before mcpwire started carried requests after it (ss -tnpi in ${NETNS_NS[client]})" \
+	not_ok "joined: a TCP connection open before mcpwire started carried requests after it (ss -tnpi in ${NETNS_NS[client]})" \
 		"no connection of the pause was reused: the test then proves only new connections" \
 		"$(grep '^# ' "$WORK/ss.diag" | sed 's/^# //')" "at the pause:" "$(cat "$WORK/ss.pause.raw")" "after the mix:" "$(cat "$WORK/ss.after.raw")"
 fi
@@ -385,7 +311,7 @@ rc=$?
 before_fail=$T_FAIL
 tap_feed "$WORK/check-joined.out" "joined: "
 if [ "$rc" != 0 ] && [ "$T_FAIL" = "$before_fail" ]; then
-	tap_not_ok "joined: check.mjs ran" "exit status $rc without a failed check:" "$(tail -n 20 "$WORK/check-joined.out")"
+	not_ok "joined: check.mjs ran" "exit status $rc without a failed check:" "$(tail -n 20 "$WORK/check-joined.out")"
 fi
 
 # 15b. the GET stream was open before mcpwire and carrying notifications: its
@@ -400,12 +326,12 @@ node -e 'const fs = require("fs"), r = require(process.argv[1]), name = process.
 	console.log(`${got} ${m} ${inPause}`);' "$WORK/record-joined.json" "$WORK/metrics.joined" "$J_NAME" >"$WORK/joined.log" 2>&1
 read -r J_LOG_GOT J_LOG_M J_LOG_PAUSE <"$WORK/joined.log"
 if [ "${J_LOG_PAUSE:-x}" != 0 ]; then
-	tap_not_ok "joined: no notifications/message went by while mcpwire was starting" \
+	not_ok "joined: no notifications/message went by while mcpwire was starting" \
 		"$(cat "$WORK/joined.log")" "the client got ${J_LOG_PAUSE:-?} during the pause: mcpwire may or may not have seen them"
 elif [ "${J_LOG_GOT:-0}" -ge 1 ] && [ "$J_LOG_GOT" = "$J_LOG_M" ]; then
-	tap_ok "joined: notifications/message on the GET stream open before mcpwire started: $J_LOG_GOT received after the pause = mcp_notifications_total{server_name=\"$J_NAME\",method=\"notifications/message\",direction=\"server_to_client\"} $J_LOG_M"
+	ok "joined: notifications/message on the GET stream open before mcpwire started: $J_LOG_GOT received after the pause = mcp_notifications_total{server_name=\"$J_NAME\",method=\"notifications/message\",direction=\"server_to_client\"} $J_LOG_M"
 else
-	tap_not_ok "joined: notifications/message on the GET stream open before mcpwire started are counted exactly" \
+	not_ok "joined: notifications/message on the GET stream open before mcpwire started are counted exactly" \
 		"received after the pause: ${J_LOG_GOT:-?}, mcp_notifications_total: ${J_LOG_M:-?}" "$(cat "$WORK/joined.log")" \
 		"$(grep -a 'notifications/message\|mcpwire_parse' "$WORK/metrics.joined")"
 fi

@@ -69,11 +69,12 @@ not_ok() {
 	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
 }
 
-# check NAME CMD...: ok when CMD succeeds, not_ok with its output otherwise.
+# check NAME CMD...: ok when CMD succeeds. CMD runs in this shell, so it may
+# set variables for later steps.
 check() {
-	local name=$1 out
+	local name=$1
 	shift
-	if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name" "$out"; fi
+	if "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi
 }
 
 # tap_feed FILE [PREFIX]: renumbers the "ok - " / "not ok - " (or numbered)
@@ -93,15 +94,18 @@ tap_feed() {
 	done <"$1"
 }
 
-# tap_dump_logs: the last lines of each non-empty TAP_LOGS file, on stderr.
-# Names are relative to $WORK unless absolute.
+# tap_dump_logs: the last lines of each non-empty file TAP_LOGS names, on
+# stderr. Entries are paths or glob patterns, relative to $WORK unless
+# absolute.
 tap_dump_logs() {
 	local f p
 	for f in "${TAP_LOGS[@]}"; do
-		case $f in /*) p=$f ;; *) [ -n "${WORK:-}" ] || continue; p=$WORK/$f ;; esac
-		[ -s "$p" ] || continue
-		echo "----- $f (last $TAP_LOG_LINES lines) -----" >&2
-		tail -n "$TAP_LOG_LINES" "$p" >&2
+		case $f in /*) ;; *) [ -n "${WORK:-}" ] || continue; f=$WORK/$f ;; esac
+		for p in $f; do
+			[ -s "$p" ] || continue
+			echo "----- ${p#"${WORK:-}"/} (last $TAP_LOG_LINES lines) -----" >&2
+			tail -n "$TAP_LOG_LINES" "$p" >&2
+		done
 	done
 	if [ -n "${WORK:-}" ]; then
 		echo "----- work directory: $WORK$([ "${KEEP:-0}" = 1 ] || echo ' (removed at exit; KEEP=1 keeps it)') -----" >&2

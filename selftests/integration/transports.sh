@@ -46,11 +46,10 @@
 
 set -uo pipefail
 
-if [ -z "${MCPWIRE_INTEG_LOCKED:-}" ]; then
-	exec env MCPWIRE_INTEG_LOCKED=1 flock /tmp/mcpwire-integ.lock "$0" "$@"
-fi
-
 INTEG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tap.sh
+source "$INTEG_DIR/tap.sh"
+tap_lock "$@"
 ROOT=$(cd "$INTEG_DIR/../.." && pwd)
 MCPWIRE=${MCPWIRE:-$ROOT/build/mcpwire}
 KEEP=${KEEP:-0}
@@ -65,67 +64,14 @@ source "$INTEG_DIR/netns.sh"
 # shellcheck source=lib.sh
 source "$INTEG_DIR/lib.sh"
 
-T_N=0 T_PASS=0 T_FAIL=0
-ok() { T_N=$((T_N + 1)) T_PASS=$((T_PASS + 1)); echo "ok $T_N - $*"; }
-not_ok() {
-	local name=$1 l
-	shift
-	T_N=$((T_N + 1)) T_FAIL=$((T_FAIL + 1))
-	echo "not ok $T_N - $name"
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
-}
-# tap_feed FILE PREFIX: numbers check.mjs's "ok - " / "not ok - " lines.
-tap_feed() {
-	local line p=$2
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) ok "$p${line#ok - }" ;;
-		"not ok - "*) T_N=$((T_N + 1)) T_FAIL=$((T_FAIL + 1)); echo "not ok $T_N - $p${line#not ok - }" ;;
-		*) echo "$line" ;;
-		esac
-	done <"$1"
-}
-finish() {
-	local f
-	if [ "$T_FAIL" -gt 0 ] && [ -n "${WORK:-}" ]; then
-		for f in "$WORK"/*.log "$WORK"/*.err; do
-			[ -s "$f" ] || continue
-			echo "----- $(basename "$f") (last 60 lines) -----" >&2
-			tail -n 60 "$f" >&2
-		done
-	fi
-	echo "1..$T_N"
-	echo "$T_PASS passed, $T_FAIL failed"
-	[ "$T_FAIL" -eq 0 ]
-	exit $?
-}
-bail() { not_ok "$@"; finish; }
-time_left() { [ "$SECONDS" -lt "$DEADLINE" ]; }
-
-if [ "$(id -u)" != 0 ]; then
-	echo "Bail out! transports.sh needs root (network namespaces, eBPF)"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-for bin in ip node curl ss; do
-	command -v "$bin" >/dev/null || { echo "Bail out! $bin not found (make test-deps)"; echo "0 passed, 1 failed"; exit 1; }
-done
-[ -x "$MCPWIRE" ] || { echo "Bail out! $MCPWIRE missing: make"; echo "0 passed, 1 failed"; exit 1; }
-[ -d "$INTEG_DIR/node_modules/@modelcontextprotocol/sdk" ] ||
-	{ echo "Bail out! node modules missing: cd selftests/integration && npm ci"; echo "0 passed, 1 failed"; exit 1; }
+tap_preflight transports.sh ip node curl ss
 
 mcpw_trap_install
 WORK=$(mktemp -d /tmp/mcpwire-transports.XXXXXX)
+TAP_LOGS=("*.log" "*.err")
+TAP_LOG_LINES=60
 [ "$KEEP" = 1 ] || mcpw_on_exit "rm -rf '$WORK'"
-# the whole run is bounded: a watchdog ends it (the trap still cleans up)
-(
-	trap 'kill $sp 2>/dev/null; exit 0' TERM
-	sleep 90 &
-	sp=$!
-	wait $sp && echo "# transports.sh: overall timeout, terminating" >&2 && kill -TERM $$
-) 2>/dev/null &
-WATCHDOG=$!
-mcpw_on_exit "kill $WATCHDOG 2>/dev/null"
+watchdog 90
 
 # ------------------------------------------------------------ network, servers
 

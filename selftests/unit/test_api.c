@@ -67,6 +67,9 @@ static struct metrics *known_sequence(uint32_t *srv_out)
 						    .status = METRICS_STATUS_CANCELLED,
 						    .seconds = 1.5,
 						    .end_ns = SEC(4)});
+	/* what the client of the echo calls waited (mcp/client.h) */
+	metrics_client_call_done(m, srv, call, echo, 0.15);
+	metrics_client_call_done(m, srv, call, echo, 0.3);
 	*srv_out = srv;
 	return m;
 }
@@ -145,6 +148,21 @@ static void test_servers_shape(void **state)
 	assert_int_equal(ival(echo, "calls"), 2);
 	assert_int_equal(ival(echo, "errors"), 1);
 	assert_int_equal(ival(json_object_get(echo, "duration"), "count"), 2);
+	/* the client's side: per tool, per method and per server; zero where
+	 * no client was seen, never a missing key */
+	d = json_object_get(echo, "client_duration");
+	assert_int_equal(ival(d, "count"), 2);
+	assert_true(fabs(json_real_value(json_object_get(d, "sum")) - 0.45) < 1e-9);
+	counts = json_object_get(d, "counts");
+	assert_int_equal(json_integer_value(json_array_get(counts, 8)), 1);
+	assert_int_equal(json_integer_value(json_array_get(counts, 9)), 1);
+	d = json_object_get(by_name(json_object_get(srv, "methods"), "tools/call"),
+			    "client_duration");
+	assert_int_equal(ival(d, "count"), 2);
+	assert_int_equal(ival(json_object_get(srv, "client_duration"), "count"), 2);
+	d = json_object_get(by_name(json_object_get(srv, "methods"), "ping"), "client_duration");
+	assert_int_equal(ival(d, "count"), 0);
+	assert_int_equal(json_array_size(json_object_get(d, "counts")), METRICS_NBUCKETS + 1);
 	json_decref(doc);
 
 	/* the exposition carries the same last-seen time */

@@ -413,10 +413,12 @@ static void test_client_side_only(void **state)
 	lines = flush_and_read(f);
 	assert_int_equal(json_array_size(lines), 1);
 	o = json_array_get(lines, 0);
-	assert_keys(o, BASE_KEYS ",session,client_pid,client_comm");
+	/* the client's own timestamps timed it: that is also what it waited */
+	assert_keys(o, BASE_KEYS ",session,client_pid,client_comm,client_duration_ms");
 	assert_jint(o, "client_pid", 777);
 	assert_jstr(o, "client_comm", "python3");
 	assert_jreal(o, "duration_ms", 4);
+	assert_jreal(o, "client_duration_ms", 4);
 	json_decref(lines);
 }
 
@@ -787,6 +789,184 @@ static void test_payloads_end_to_end(void **state)
 	json_decref(lines);
 }
 
+/* --- the client's wait (client_duration_ms) --- */
+
+static struct mcp_wire_ctx on(double ms, uint8_t dir, uint8_t observer, uint64_t flow)
+{
+	struct mcp_wire_ctx c = ctx_at(ms, dir, "s", observer == MCP_OBS_CLIENT ? 50 : 5);
+
+	c.observer = observer;
+	c.flow_id = flow;
+	if (observer == MCP_OBS_CLIENT) {
+		c.tgid = 777;
+		snprintf(c.comm, sizeof(c.comm), "python3");
+	}
+	return c;
+}
+
+/* Both ends on this host: the record waits for the client's receipt of the
+ * answer, then carries both durations; one record per call. */
+static void test_client_duration(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c;
+	json_t *lines, *o;
+
+	c = on(0, MCP_C2S, MCP_OBS_CLIENT, 9);
+	request(f, &c, "tools/call", JSONRPC_ID_NUM, "4", "echo", NULL);
+	c = on(0.2, MCP_C2S, MCP_OBS_SERVER, 9);
+	request(f, &c, "tools/call", JSONRPC_ID_NUM, "4", "echo", NULL);
+	c = on(20, MCP_S2C, MCP_OBS_SERVER, 9);
+	result(f, &c, JSONRPC_ID_NUM, "4", 1);
+	lines = flush_and_read(f);
+	assert_int_equal(json_array_size(lines), 0);
+	json_decref(lines);
+	c = on(170, MCP_S2C, MCP_OBS_CLIENT, 9);
+	result(f, &c, JSONRPC_ID_NUM, "4", 1);
+	mcp_tick(f->s, T0 + 5 * SEC);
+	lines = flush_and_read(f);
+	assert_int_equal(json_array_size(lines), 1);
+	o = json_array_get(lines, 0);
+	assert_keys(o, BASE_KEYS ",tool,session,error_code,client_duration_ms," PID_KEYS);
+	assert_jstr(o, "status", "error");
+	assert_jstr(o, "error_code", "tool_error");
+	assert_jreal(o, "duration_ms", 19.8);
+	assert_jreal(o, "client_duration_ms", 170);
+	json_decref(lines);
+}
+
+/* The client's receipt not seen within the window (its answer lost, or a
+ * cancellation): the record goes out without it, once; a later answer
+ * changes nothing. */
+static void test_client_duration_not_seen(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c;
+	json_t *lines, *o;
+
+	c = on(0, MCP_C2S, MCP_OBS_CLIENT, 9);
+	request(f, &c, "ping", JSONRPC_ID_NUM, "1", NULL, NULL);
+	c = on(0.1, MCP_C2S, MCP_OBS_SERVER, 9);
+	request(f, &c, "ping", JSONRPC_ID_NUM, "1", NULL, NULL);
+	c = on(2, MCP_S2C, MCP_OBS_SERVER, 9);
+	result(f, &c, JSONRPC_ID_NUM, "1", 0);
+	mcp_tick(f->s, T0 + 1001 * MS);
+	lines = flush_and_read(f);
+	assert_int_equal(json_array_size(lines), 0);
+	json_decref(lines);
+	mcp_tick(f->s, T0 + 1002 * MS);
+	lines = flush_and_read(f);
+	assert_int_equal(json_array_size(lines), 1);
+	o = json_array_get(lines, 0);
+	assert_keys(o, BASE_KEYS ",session," PID_KEYS);
+	json_decref(lines);
+	c = on(1500, MCP_S2C, MCP_OBS_CLIENT, 9);
+	result(f, &c, JSONRPC_ID_NUM, "1", 0);
+	mcp_tick(f->s, T0 + 5 * SEC);
+	lines = flush_and_read(f);
+	assert_int_equal(json_array_size(lines), 1);
+	json_decref(lines);
+
+	/* cancelled by the client: the server's record is the cancellation,
+	 * never deferred, and no client wait is reported */
+	c = on(6000, MCP_C2S, MCP_OBS_CLIENT, 9);
+	request(f, &c, "tools/call", JSONRPC_ID_NUM, "2", "slow", NULL);
+	c = on(6000.1, MCP_C2S, MCP_OBS_SERVER, 9);
+	request(f, &c, "tools/call", JSONRPC_ID_NUM, "2", "slow", NULL);
+	c = on(6100, MCP_C2S, MCP_OBS_CLIENT, 9);
+	cancelled(f, &c, "2");
+	c = on(6100.1, MCP_C2S, MCP_OBS_SERVER, 9);
+	cancelled(f, &c, "2");
+	lines = flush_and_read(f);
+	assert_int_equal(json_array_size(lines), 2);
+	o = json_array_get(lines, 1);
+	assert_jstr(o, "status", "cancelled");
+	assert_null(json_object_get(o, "client_duration_ms"));
+	json_decref(lines);
+}
+
+/* A held record keeps its own copies of what proto/ lent: the server's
+ * scanner is gone by the time the client's receipt sends the record. */
+static void test_client_duration_payloads(void **state)
+{
+	struct fixture *f = fixture_new(NULL, 1);
+	struct jsonrpc_scan srv, cli;
+	struct wire ws = { .f = f }, wc = { .f = f };
+	const char *req = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":"
+			  "{\"name\":\"echo\",\"arguments\":{\"password\":\"x\",\"q\":1}}}";
+	const char *ans = "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"content\":[{\"type\":"
+			  "\"text\",\"text\":\"hi\"}]}}";
+	json_t *lines, *o;
+
+	*state = f;
+	jsonrpc_scan_init(&srv, wire_msg, &ws);
+	jsonrpc_scan_set_capture(&srv, 1);
+	jsonrpc_scan_init(&cli, wire_msg, &wc);
+	jsonrpc_scan_set_capture(&cli, 1);
+	wc.c = on(0, MCP_C2S, MCP_OBS_CLIENT, 9);
+	wire_send(&cli, &wc, req);
+	ws.c = on(0.1, MCP_C2S, MCP_OBS_SERVER, 9);
+	wire_send(&srv, &ws, req);
+	ws.c = on(3, MCP_S2C, MCP_OBS_SERVER, 9);
+	wire_send(&srv, &ws, ans);
+	jsonrpc_scan_fini(&srv);
+	wc.c = on(153, MCP_S2C, MCP_OBS_CLIENT, 9);
+	wire_send(&cli, &wc, ans);
+	jsonrpc_scan_fini(&cli);
+	lines = flush_and_read(f);
+	assert_int_equal(json_array_size(lines), 1);
+	o = json_array_get(lines, 0);
+	assert_jreal(o, "duration_ms", 2.9);
+	assert_jreal(o, "client_duration_ms", 153);
+	assert_jdump(o, "arguments", "{\"password\":\"[REDACTED]\",\"q\":1}");
+	assert_jdump(o, "result", "{\"content\":[{\"type\":\"text\",\"text\":\"hi\"}]}");
+	json_decref(lines);
+}
+
+/* Records held at once are bounded: the oldest goes out early, counted. */
+static void test_client_duration_defer_bound(void **state)
+{
+	struct mcp_config cfg = { .max_deferred = 2 };
+	struct fixture *f = fixture_new(&cfg, 0);
+	struct mcp_wire_ctx c;
+	json_t *lines;
+	char *text = NULL;
+	size_t len;
+
+	*state = f;
+	for (int i = 0; i < 3; i++) {
+		char id[8];
+
+		snprintf(id, sizeof(id), "%d", i);
+		c = on(i, MCP_C2S, MCP_OBS_CLIENT, 9);
+		request(f, &c, "ping", JSONRPC_ID_NUM, id, NULL, NULL);
+		c = on(i + 0.1, MCP_C2S, MCP_OBS_SERVER, 9);
+		request(f, &c, "ping", JSONRPC_ID_NUM, id, NULL, NULL);
+		c = on(i + 0.5, MCP_S2C, MCP_OBS_SERVER, 9);
+		result(f, &c, JSONRPC_ID_NUM, id, 0);
+	}
+	lines = flush_and_read(f);
+	assert_int_equal(json_array_size(lines), 1);
+	assert_null(json_object_get(json_array_get(lines, 0), "client_duration_ms"));
+	json_decref(lines);
+	assert_int_equal(metrics_render(f->m, &text, &len), 0);
+	assert_non_null(strstr(text, "mcpwire_table_evictions_total{table=\"call_defer\"} 1\n"));
+	free(text);
+	/* the waits themselves are still timed, and the held records complete */
+	for (int i = 0; i < 3; i++) {
+		char id[8];
+
+		snprintf(id, sizeof(id), "%d", i);
+		c = on(i + 10, MCP_S2C, MCP_OBS_CLIENT, 9);
+		result(f, &c, JSONRPC_ID_NUM, id, 0);
+	}
+	lines = flush_and_read(f);
+	assert_int_equal(json_array_size(lines), 3);
+	assert_jreal(json_array_get(lines, 1), "client_duration_ms", 10);
+	assert_jreal(json_array_get(lines, 2), "client_duration_ms", 10);
+	json_decref(lines);
+}
+
 static void test_redact_keys(void **state)
 {
 	static const char *const secret[] = {
@@ -904,6 +1084,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_session_end_and_server_request, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_client_side_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_duration, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_duration_not_seen, setup, teardown),
+		cmocka_unit_test_teardown(test_client_duration_payloads, teardown),
+		cmocka_unit_test_teardown(test_client_duration_defer_bound, teardown),
 		cmocka_unit_test_teardown(test_evicted, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_utf8_and_truncation, setup, teardown),
 		cmocka_unit_test(test_stdout),

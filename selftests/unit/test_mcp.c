@@ -870,6 +870,252 @@ static void test_stateless_2026_naming(void **state)
 	assert_absent(f, "mcp_sessions_active{server_name=\"srv-2026\"");
 }
 
+/* --- the client's wait (mcp/client.h) --- */
+
+#define CDUR(suffix, server, method)                                                        \
+	"mcp_client_request_duration_seconds_" suffix "{server_name=\"" server "\",method=\"" \
+	method "\"}"
+#define CTOOL(suffix, server, tool)                                                         \
+	"mcp_client_tool_call_duration_seconds_" suffix "{server_name=\"" server "\",tool_name=\"" \
+	tool "\"}"
+#define TOOLDUR(suffix, server, tool)                                                       \
+	"mcp_tool_call_duration_seconds_" suffix "{server_name=\"" server "\",tool_name=\"" \
+	tool "\"}"
+
+/* One message of flow, seen by observer at T0 + ms; the client's socket has
+ * exchanges of its own (100+), as proto/conn numbers them per socket. */
+static struct mcp_wire_ctx seen(double ms, uint8_t dir, const char *session, uint64_t flow,
+				uint8_t observer)
+{
+	return on_flow(ctx_at(ms, dir, session, observer == MCP_OBS_CLIENT ? 100 + flow : flow),
+		       flow, observer);
+}
+
+/*
+ * A server with 150 ms of network delay on its answers: the client sends at
+ * 0, the server reads at 0.2 and answers at 20, the client reads at 170. The
+ * server-side histogram keeps the server's 19.8 ms, the client-side one has
+ * the client's 170 ms, each request is counted once.
+ */
+static void test_client_duration_both_ends(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c;
+
+	c = seen(0, MCP_C2S, "s", 20, MCP_OBS_CLIENT);
+	request(f, &c, "tools/call", JSONRPC_ID_NUM, "7", "echo");
+	c = seen(0.2, MCP_C2S, "s", 20, MCP_OBS_SERVER);
+	request(f, &c, "tools/call", JSONRPC_ID_NUM, "7", "echo");
+	/* a progress notification does not end either wait */
+	c = seen(10, MCP_S2C, "s", 20, MCP_OBS_SERVER);
+	notification(f, &c, "notifications/progress", 0, NULL);
+	c = seen(160, MCP_S2C, "s", 20, MCP_OBS_CLIENT);
+	notification(f, &c, "notifications/progress", 0, NULL);
+	assert_int_equal(mcp_client_pending_count(f->s), 1);
+	c = seen(20, MCP_S2C, "s", 20, MCP_OBS_SERVER);
+	result(f, &c, JSONRPC_ID_NUM, "7", 0);
+	assert_value(f, DUR("sum", EP, "tools/call"), 0.0198);
+	assert_absent(f, "mcp_client_request_duration_seconds");
+	c = seen(170, MCP_S2C, "s", 20, MCP_OBS_CLIENT);
+	result(f, &c, JSONRPC_ID_NUM, "7", 0);
+	assert_value(f, CDUR("sum", EP, "tools/call"), 0.17);
+	assert_value(f, CDUR("count", EP, "tools/call"), 1);
+	assert_value(f, CTOOL("sum", EP, "echo"), 0.17);
+	assert_value(f, CTOOL("count", EP, "echo"), 1);
+	/* 0.17 s: above le="0.1", inside le="0.2" */
+	assert_value(f, "mcp_client_request_duration_seconds_bucket{server_name=\"" EP
+			"\",method=\"tools/call\",le=\"0.1\"}", 0);
+	assert_value(f, "mcp_client_request_duration_seconds_bucket{server_name=\"" EP
+			"\",method=\"tools/call\",le=\"0.2\"}", 1);
+	mcp_tick(f->s, T0 + 5 * SEC);
+	assert_value(f, REQ(EP, "tools/call", "ok"), 1);
+	assert_value(f, "mcp_tool_calls_total{server_name=\"" EP
+			"\",tool_name=\"echo\",status=\"ok\"}", 1);
+	assert_value(f, DUR("count", EP, "tools/call"), 1);
+	assert_value(f, DUR("sum", EP, "tools/call"), 0.0198);
+	assert_value(f, TOOLDUR("sum", EP, "echo"), 0.0198);
+	assert_value(f, CDUR("count", EP, "tools/call"), 1);
+	assert_value(f, "mcp_notifications_total{server_name=\"" EP
+			"\",method=\"notifications/progress\",direction=\"server_to_client\"}", 1);
+	assert_value(f, "mcpwire_messages_deduplicated_total", 3);
+	assert_int_equal(mcp_pending_count(f->s), 0);
+	assert_int_equal(mcp_client_pending_count(f->s), 0);
+}
+
+/*
+ * The ring buffer does not order events of different CPUs strictly: here the
+ * server's read comes before the client's write, and the client's read of
+ * the answer before the server's write of it. Counts stay exact, each
+ * histogram keeps its own socket's timestamps.
+ */
+static void test_client_duration_reordered(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c;
+
+	c = seen(0.2, MCP_C2S, "s", 21, MCP_OBS_SERVER);
+	request(f, &c, "resources/list", JSONRPC_ID_STR, "a", NULL);
+	c = seen(0, MCP_C2S, "s", 21, MCP_OBS_CLIENT);
+	request(f, &c, "resources/list", JSONRPC_ID_STR, "a", NULL);
+	c = seen(30.5, MCP_S2C, "s", 21, MCP_OBS_CLIENT);
+	error(f, &c, JSONRPC_ID_STR, "a", -32601);
+	c = seen(30, MCP_S2C, "s", 21, MCP_OBS_SERVER);
+	error(f, &c, JSONRPC_ID_STR, "a", -32601);
+	mcp_tick(f->s, T0 + 5 * SEC);
+	assert_value(f, REQ(EP, "resources/list", "error"), 1);
+	assert_value(f, DUR("count", EP, "resources/list"), 1);
+	assert_value(f, DUR("sum", EP, "resources/list"), 0.0298);
+	/* an error answer ends the client's wait as a result does */
+	assert_value(f, CDUR("count", EP, "resources/list"), 1);
+	assert_value(f, CDUR("sum", EP, "resources/list"), 0.0305);
+	assert_value(f, "mcp_request_errors_total{server_name=\"" EP
+			"\",method=\"resources/list\",error_code=\"-32601\"}", 1);
+}
+
+/* Only the server on this host: no client series. Only the client: both
+ * histograms are the client's view, equal. */
+static void test_client_duration_one_end(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c;
+
+	c = seen(0, MCP_C2S, "s", 22, MCP_OBS_SERVER);
+	request(f, &c, "ping", JSONRPC_ID_NUM, "1", NULL);
+	c = seen(2, MCP_S2C, "s", 22, MCP_OBS_SERVER);
+	result(f, &c, JSONRPC_ID_NUM, "1", 0);
+	mcp_tick(f->s, T0 + 5 * SEC);
+	assert_value(f, REQ(EP, "ping", "ok"), 1);
+	assert_absent(f, "mcp_client_request_duration_seconds");
+
+	c = seen(6000, MCP_C2S, "s", 23, MCP_OBS_CLIENT);
+	request(f, &c, "prompts/list", JSONRPC_ID_NUM, "1", NULL);
+	c = seen(6040, MCP_S2C, "s", 23, MCP_OBS_CLIENT);
+	result(f, &c, JSONRPC_ID_NUM, "1", 0);
+	mcp_tick(f->s, T0 + 10 * SEC);
+	assert_value(f, REQ(EP, "prompts/list", "ok"), 1);
+	assert_value(f, DUR("sum", EP, "prompts/list"), 0.04);
+	assert_value(f, CDUR("sum", EP, "prompts/list"), 0.04);
+	assert_value(f, CDUR("count", EP, "prompts/list"), 1);
+	assert_absent(f, "mcp_client_request_duration_seconds_count{server_name=\"" EP
+			 "\",method=\"ping\"}");
+}
+
+/* Cancelled by the client: counted once as cancelled, not observed as a
+ * client wait; a late answer changes nothing. */
+static void test_client_duration_cancelled(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c;
+
+	c = seen(0, MCP_C2S, "s", 24, MCP_OBS_CLIENT);
+	request(f, &c, "tools/call", JSONRPC_ID_NUM, "3", "slow");
+	c = seen(0.1, MCP_C2S, "s", 24, MCP_OBS_SERVER);
+	request(f, &c, "tools/call", JSONRPC_ID_NUM, "3", "slow");
+	c = seen(500, MCP_C2S, "s", 24, MCP_OBS_CLIENT);
+	notification(f, &c, "notifications/cancelled", JSONRPC_ID_NUM, "3");
+	c = seen(500.1, MCP_C2S, "s", 24, MCP_OBS_SERVER);
+	notification(f, &c, "notifications/cancelled", JSONRPC_ID_NUM, "3");
+	assert_int_equal(mcp_client_pending_count(f->s), 0);
+	c = seen(600, MCP_S2C, "s", 24, MCP_OBS_SERVER);
+	result(f, &c, JSONRPC_ID_NUM, "3", 0);
+	c = seen(600.2, MCP_S2C, "s", 24, MCP_OBS_CLIENT);
+	result(f, &c, JSONRPC_ID_NUM, "3", 0);
+	mcp_tick(f->s, T0 + 5 * SEC);
+	assert_value(f, REQ(EP, "tools/call", "cancelled"), 1);
+	assert_value(f, REQ(EP, "tools/call", "ok"), -1);
+	assert_absent(f, "mcp_client_request_duration_seconds");
+	assert_absent(f, "mcp_client_tool_call_duration_seconds");
+}
+
+/*
+ * Ids repeat across sessions and connections: two sessions, each on its own
+ * connection, send id 1 at once; legacy HTTP+SSE answers on the GET stream's
+ * connection (flow 27) while the request went on a POST connection (flow 26),
+ * so only the sessionId pairs them.
+ */
+static void test_client_duration_ids_per_session(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c;
+
+	c = seen(0, MCP_C2S, "A", 25, MCP_OBS_CLIENT);
+	request(f, &c, "tools/list", JSONRPC_ID_NUM, "1", NULL);
+	c = seen(1, MCP_C2S, "B", 26, MCP_OBS_CLIENT);
+	c.transport = MCP_TRANSPORT_SSE;
+	request(f, &c, "tools/list", JSONRPC_ID_NUM, "1", NULL);
+	/* B's answer first, on its GET stream */
+	c = seen(11, MCP_S2C, "B", 27, MCP_OBS_CLIENT);
+	c.transport = MCP_TRANSPORT_SSE;
+	result(f, &c, JSONRPC_ID_NUM, "1", 0);
+	assert_value(f, CDUR("sum", EP, "tools/list"), 0.01);
+	c = seen(100, MCP_S2C, "A", 25, MCP_OBS_CLIENT);
+	result(f, &c, JSONRPC_ID_NUM, "1", 0);
+	assert_value(f, CDUR("count", EP, "tools/list"), 2);
+	assert_value(f, CDUR("sum", EP, "tools/list"), 0.11);
+	/* a session-less stateless request pairs through its connection */
+	c = seen(200, MCP_C2S, "", 28, MCP_OBS_CLIENT);
+	request(f, &c, "tools/list", JSONRPC_ID_NUM, "1", NULL);
+	c = seen(201, MCP_C2S, "", 29, MCP_OBS_CLIENT);
+	request(f, &c, "tools/list", JSONRPC_ID_NUM, "1", NULL);
+	c = seen(203, MCP_S2C, "", 29, MCP_OBS_CLIENT);
+	result(f, &c, JSONRPC_ID_NUM, "1", 0);
+	assert_value(f, CDUR("sum", EP, "tools/list"), 0.112);
+	assert_int_equal(mcp_client_pending_count(f->s), 1);
+}
+
+/* initialize goes out before its session exists: it pairs through its
+ * connection, and the answer that names the server moves the call there. */
+static void test_client_duration_initialize(void **state)
+{
+	struct fixture *f = *state;
+	struct mcp_wire_ctx c;
+
+	c = seen(0, MCP_C2S, "", 30, MCP_OBS_CLIENT);
+	request(f, &c, "initialize", JSONRPC_ID_NUM, "0", NULL);
+	c = seen(0.1, MCP_C2S, "", 30, MCP_OBS_SERVER);
+	request(f, &c, "initialize", JSONRPC_ID_NUM, "0", NULL);
+	c = seen(3, MCP_S2C, "S1", 30, MCP_OBS_SERVER);
+	snprintf(c.new_session, sizeof(c.new_session), "S1");
+	init_result(f, &c, "0", "everything", "2.0.0");
+	c = seen(9, MCP_S2C, "S1", 30, MCP_OBS_CLIENT);
+	snprintf(c.new_session, sizeof(c.new_session), "S1");
+	init_result(f, &c, "0", "everything", "2.0.0");
+	assert_value(f, REQ("everything", "initialize", "ok"), 1);
+	assert_value(f, DUR("sum", "everything", "initialize"), 0.0029);
+	assert_value(f, CDUR("sum", "everything", "initialize"), 0.009);
+}
+
+/* The wait table is bounded: the oldest wait goes, counted. */
+static void test_client_pending_bound(void **state)
+{
+	struct metrics *m = metrics_new(NULL);
+	struct mcp_config cfg = { .max_client_pending = 2 };
+	struct mcp_state *s = mcp_new(&cfg, m);
+	struct fixture f = { m, s, mcp_sink(s) };
+	struct mcp_wire_ctx c;
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "%d", i);
+		c = seen(i, MCP_C2S, "s", 31, MCP_OBS_CLIENT);
+		request(&f, &c, "ping", JSONRPC_ID_NUM, id, NULL);
+	}
+	assert_int_equal(mcp_client_pending_count(s), 2);
+	assert_value(&f, "mcpwire_table_evictions_total{table=\"client_pending\"}", 1);
+	c = seen(10, MCP_S2C, "s", 31, MCP_OBS_CLIENT);
+	result(&f, &c, JSONRPC_ID_NUM, "0", 0);
+	result(&f, &c, JSONRPC_ID_NUM, "2", 0);
+	assert_value(&f, CDUR("count", EP, "ping"), 1);
+	assert_value(&f, CDUR("sum", EP, "ping"), 0.008);
+	/* waits past the request timeout are dropped */
+	mcp_tick(s, T0 + 400 * SEC);
+	assert_int_equal(mcp_client_pending_count(s), 0);
+	mcp_free(s);
+	metrics_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -897,6 +1143,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_naming_retires_fallback_series, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_naming_moves_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_duration_both_ends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_duration_reordered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_duration_one_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_duration_cancelled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_duration_ids_per_session, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_client_duration_initialize, setup, teardown),
+		cmocka_unit_test(test_client_pending_bound),
 	};
 
 	return cmocka_run_group_tests_name("mcp", tests, NULL, NULL);

@@ -701,6 +701,204 @@ static void test_batch_string_ids(void **state)
 }
 
 /*
+ * Builds a POST of a batch of n requests (ids alternate "s<i>" and <i>) and
+ * the answer to it: a 400 refusing it, or with ok a 200 carrying one result
+ * per id. Both into heap strings the caller frees.
+ */
+static void batch_pair(int n, int ok, char **req, char **resp)
+{
+	size_t cap = 64 + (size_t)n * 64, len = 0;
+	char *body = malloc(cap), *rbody = malloc(cap);
+	size_t rlen = 0;
+
+	assert_non_null(body);
+	assert_non_null(rbody);
+	body[len++] = '[';
+	rbody[rlen++] = '[';
+	for (int i = 0; i < n; i++) {
+		char id[16];
+
+		if (i % 2)
+			snprintf(id, sizeof(id), "%d", i);
+		else
+			snprintf(id, sizeof(id), "\"s%d\"", i);
+		len += snprintf(body + len, cap - len, "%s{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":\"ping\"}",
+				i ? "," : "", id);
+		rlen += snprintf(rbody + rlen, cap - rlen, "%s{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{}}",
+				 i ? "," : "", id);
+	}
+	body[len++] = ']';
+	body[len] = 0;
+	rbody[rlen++] = ']';
+	rbody[rlen] = 0;
+	assert_true(asprintf(req, "POST /mcp HTTP/1.1\r\ncontent-type: application/json\r\n"
+			     "mcp-session-id: big\r\ncontent-length: %zu\r\n\r\n%s", len, body) > 0);
+	if (ok)
+		assert_true(asprintf(resp, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+				     "content-length: %zu\r\n\r\n%s", rlen, rbody) > 0);
+	else
+		assert_true(asprintf(resp, "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+				     "content-length: 51\r\n\r\n"
+				     "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32000},\"id\":null}") > 0);
+	free(body);
+	free(rbody);
+}
+
+/* What a run of many messages reduces to: kinds, and whether each error
+ * answers the next unanswered request of its exchange, in order. */
+struct tally {
+	int requests, results, errors, http_errors, too_large, other;
+	int bad_order;	/* an error whose id is not that request's */
+	int next;	/* not compared: the rest is bookkeeping */
+	struct {
+		uint64_t exchange;
+		struct jsonrpc_id id;
+		int answered;
+	} req[2100];
+	int nreq;
+};
+
+static void tally_message(void *arg, const struct mcp_wire_ctx *ctx, const struct jsonrpc_msg *m)
+{
+	struct tally *t = arg;
+
+	if (m->kind == JSONRPC_REQUEST) {
+		if (t->nreq < (int)(sizeof(t->req) / sizeof(t->req[0]))) {
+			t->req[t->nreq].exchange = ctx->exchange;
+			t->req[t->nreq++].id = m->id;
+		}
+		t->requests++;
+	} else if (m->kind == JSONRPC_RESULT) {
+		t->results++;
+	} else if (m->kind == JSONRPC_ERROR) {
+		t->errors++;
+		int i = 0;
+
+		if (ctx->http_status == 400)
+			t->http_errors++;
+		while (i < t->nreq && (t->req[i].answered || t->req[i].exchange != ctx->exchange))
+			i++;
+		if (i == t->nreq || t->req[i].id.type != m->id.type ||
+		    strcmp(t->req[i].id.text, m->id.text))
+			t->bad_order++;
+		else
+			t->req[i].answered = 1;
+	} else {
+		t->other++;
+	}
+}
+
+static void tally_error(void *arg, const struct mcp_wire_ctx *ctx, const char *reason)
+{
+	struct tally *t = arg;
+
+	(void)ctx;
+	if (!strcmp(reason, "too_large"))
+		t->too_large++;
+	else
+		t->other++;
+}
+
+/* The streams reqs and resps (both NUL-terminated) on one connection: whole
+ * (split 0), cut at global offset split, or one byte at a time (SIZE_MAX). */
+static void feed_tally(const char *reqs, const char *resps, size_t split, struct tally *t)
+{
+	struct proto_sink sink = { tally_message, NULL, tally_error, t };
+	struct proto_conn_params p = { .flow_id = 1 };
+	const char *seg[2] = { reqs, resps };
+	struct proto_conn *c;
+
+	memset(t, 0, sizeof(*t));
+	c = proto_conn_new(&p, &sink);
+	assert_non_null(c);
+	for (int i = 0, off = 0; i < 2; i++) {
+		enum stream_dir dir = i ? STREAM_SEND : STREAM_RECV;
+		size_t n = strlen(seg[i]);
+		const uint8_t *b = (const uint8_t *)seg[i];
+
+		if (split == SIZE_MAX) {
+			for (size_t k = 0; k < n; k++)
+				proto_conn_data(c, dir, b + k, 1, i + 1);
+		} else if (split > (size_t)off && split < off + n) {
+			proto_conn_data(c, dir, b, split - off, i + 1);
+			proto_conn_data(c, dir, b + (split - off), n - (split - off), i + 1);
+		} else {
+			proto_conn_data(c, dir, b, n, i + 1);
+		}
+		off += n;
+	}
+	proto_conn_free(c, 3);
+}
+
+/*
+ * A batch of more requests than an exchange keeps inline (PROTO_EXCH_IDS, 4)
+ * refused with an HTTP 400: every request of it gets its http_<status>
+ * error, in order, none left to expire. Pipelined: a refused batch of 21, an
+ * answered batch of 9 (its ids are freed unused), a refused batch of 6;
+ * whole, split at every byte, one byte at a time.
+ */
+static void test_batch_refused_large(void **state)
+{
+	char *q[3], *a[3], *reqs, *resps;
+	struct tally *t = malloc(sizeof(*t)), *o = malloc(sizeof(*o));
+	size_t total;
+
+	(void)state;
+	assert_non_null(t);
+	assert_non_null(o);
+	batch_pair(21, 0, &q[0], &a[0]);
+	batch_pair(9, 1, &q[1], &a[1]);
+	batch_pair(6, 0, &q[2], &a[2]);
+	assert_true(asprintf(&reqs, "%s%s%s", q[0], q[1], q[2]) > 0);
+	assert_true(asprintf(&resps, "%s%s%s", a[0], a[1], a[2]) > 0);
+	feed_tally(reqs, resps, 0, t);
+	if (t->requests != 36 || t->errors != 27 || t->http_errors != 27 || t->results != 9 ||
+	    t->bad_order || t->too_large || t->other)
+		fail_msg("requests %d results %d errors %d (http %d) out of order %d too_large %d other %d",
+			 t->requests, t->results, t->errors, t->http_errors, t->bad_order,
+			 t->too_large, t->other);
+	total = strlen(reqs) + strlen(resps);
+	for (size_t k = 1; k <= total; k++) {
+		feed_tally(reqs, resps, k == total ? SIZE_MAX : k, o);
+		if (memcmp(&o->requests, &t->requests, offsetof(struct tally, next)))
+			fail_msg("split %zu: requests %d results %d errors %d", k, o->requests,
+				 o->results, o->errors);
+	}
+	for (int i = 0; i < 3; i++) {
+		free(q[i]);
+		free(a[i]);
+	}
+	free(reqs);
+	free(resps);
+	free(t);
+	free(o);
+}
+
+/*
+ * Past the bound (PROTO_EXCH_IDS_MAX, 1024 ids per exchange), a refused
+ * batch's requests whose ids were not kept are each a too_large parse error,
+ * never silently left to expire.
+ */
+static void test_batch_refused_past_bound(void **state)
+{
+	struct tally *t = malloc(sizeof(*t));
+	char *q, *a;
+
+	(void)state;
+	assert_non_null(t);
+	batch_pair(1027, 0, &q, &a);
+	feed_tally(q, a, 0, t);
+	if (t->requests != 1027 || t->errors != 1024 || t->http_errors != 1024 ||
+	    t->too_large != 3 || t->bad_order || t->other)
+		fail_msg("requests %d errors %d (http %d) too_large %d out of order %d other %d",
+			 t->requests, t->errors, t->http_errors, t->too_large, t->bad_order,
+			 t->other);
+	free(q);
+	free(a);
+	free(t);
+}
+
+/*
  * 2026-07-28 (mcp-wire.md §8), synthetic: no SDK speaks it yet. Stateless
  * POSTs with Mcp-Method and Mcp-Name (plain and =?base64?…?=), JSON answers
  * naming the server in result._meta. The header names a call whose body has
@@ -1188,6 +1386,8 @@ int main(void)
 		cmocka_unit_test(test_not_mcp),
 		cmocka_unit_test(test_http_error_status),
 		cmocka_unit_test(test_batch_string_ids),
+		cmocka_unit_test(test_batch_refused_large),
+		cmocka_unit_test(test_batch_refused_past_bound),
 		cmocka_unit_test(test_2026_headers),
 		cmocka_unit_test(test_not_jsonrpc_on_mcp),
 		cmocka_unit_test(test_too_large_and_gzip),

@@ -130,7 +130,7 @@ struct seen {
 	uint64_t ts;
 	char id[JSONRPC_ID_MAX];
 	char method[MCP_STR_MAX];
-	char label[72];
+	char label[sizeof(((struct mcp_endpoint *)0)->label)];
 };
 
 struct rec {

@@ -179,6 +179,138 @@ static void test_loopback_flows_split_by_netns(void **state)
 	stream_table_free(st);
 }
 
+static struct stream_conn_info unix_info(uint32_t role, uint64_t own, uint64_t peer,
+					 const char *path, size_t path_len)
+{
+	struct stream_conn_info info = { .role = role, .family = MW_FAM_UNIX };
+
+	memcpy(info.laddr, &own, sizeof(own));
+	memcpy(info.raddr, &peer, sizeof(peer));
+	memcpy(info.path, path, path_len);
+	info.path_len = path_len;
+	return info;
+}
+
+/*
+ * HTTP over a unix socket (fd >= 2): the client's and the server's socket
+ * carry the same unordered identity pair, so they share a flow; both name
+ * the server "unix:<path>". A third connection to the same path is another
+ * flow under the same label; a socket without a peer pairs with nothing.
+ */
+static void test_unix_flow_and_label(void **state)
+{
+	struct seen s;
+	struct proto_sink sink;
+	struct stream_table *st = new_table(&s, &sink, 16);
+	static const char path[] = "/run/mcp/files.sock"; /* with its NUL, as the kernel keeps it */
+	struct stream_key ck = { .tgid = 100, .fd = 21, .gen = 1 };
+	struct stream_key sk = { .tgid = 200, .fd = 17, .gen = 2 };
+	struct stream_key ok = { .tgid = 300, .fd = 4, .gen = 3 };
+	struct stream_key nk = { .tgid = 400, .fd = 5, .gen = 4 };
+	struct stream_conn_info ci = unix_info(MW_ROLE_CLIENT, 0x1111, 0x2222, path, sizeof(path));
+	struct stream_conn_info si = unix_info(MW_ROLE_SERVER, 0x2222, 0x1111, path, sizeof(path));
+	struct stream_conn_info oi = unix_info(MW_ROLE_SERVER, 0x3333, 0x4444, path, sizeof(path));
+	struct stream_conn_info ni = unix_info(MW_ROLE_UNKNOWN, 0x5555, 0, path, sizeof(path));
+	char req[1024], rsp[1024];
+	size_t qn = build_request(req, sizeof(req)), rn = build_response(rsp, sizeof(rsp));
+
+	assert_non_null(st);
+	stream_open(st, &ck, &ci, 1);
+	stream_open(st, &sk, &si, 2);
+	stream_open(st, &ok, &oi, 3);
+	stream_open(st, &nk, &ni, 4);
+	stream_data(st, &ck, STREAM_SEND, 0, (const uint8_t *)req, qn, 0, 10);
+	stream_data(st, &sk, STREAM_RECV, 0, (const uint8_t *)req, qn, 0, 11);
+	stream_data(st, &sk, STREAM_SEND, 0, (const uint8_t *)rsp, rn, 0, 20);
+	stream_data(st, &ck, STREAM_RECV, 0, (const uint8_t *)rsp, rn, 0, 21);
+	stream_data(st, &ok, STREAM_RECV, 0, (const uint8_t *)req, qn, 0, 30);
+	stream_data(st, &nk, STREAM_RECV, 0, (const uint8_t *)req, qn, 0, 40);
+
+	assert_int_equal(s.errors, 0);
+	assert_int_equal(s.n, 6);
+	for (int i = 0; i < 6; i++)
+		assert_string_equal(s.ctx[i].server.label, "unix:/run/mcp/files.sock");
+	for (int i = 1; i < 4; i++)
+		assert_int_equal(s.ctx[i].flow_id, s.ctx[0].flow_id);
+	assert_int_equal(s.ctx[0].observer, MCP_OBS_CLIENT);
+	assert_int_equal(s.ctx[1].observer, MCP_OBS_SERVER);
+	assert_int_equal(s.ctx[1].transport, MCP_TRANSPORT_STREAMABLE_HTTP);
+	assert_int_not_equal(s.ctx[4].flow_id, s.ctx[0].flow_id);
+	assert_int_not_equal(s.ctx[5].flow_id, s.ctx[0].flow_id);
+	assert_int_not_equal(s.ctx[5].flow_id, s.ctx[4].flow_id);
+	stream_table_free(st);
+}
+
+/* Labels of unix addresses: an abstract name as '@' (its trailing NUL
+ * padding dropped, inner NULs as '@'), bytes outside printable ASCII as '?',
+ * no address as "unix:unnamed", the longest sun_path whole. */
+static void test_unix_labels(void **state)
+{
+	static const struct {
+		const char *path;
+		size_t len;
+		const char *label;
+	} cases[] = {
+		{ "\0mcp-abstract\0\0\0\0", 17, "unix:@mcp-abstract" },
+		{ "\0a\0b", 4, "unix:@a@b" },
+		{ "/tmp/caf\xc3\xa9.sock", 16, "unix:/tmp/caf??.sock" },
+		{ "", 0, "unix:unnamed" },
+		{ "/x\0garbage", 10, "unix:/x" },
+	};
+	char longpath[STREAM_UNIX_PATH_MAX], longlabel[200];
+	struct seen s;
+	struct proto_sink sink;
+	struct stream_table *st = new_table(&s, &sink, 16);
+	char req[1024];
+	size_t qn = build_request(req, sizeof(req));
+	const size_t ncase = sizeof(cases) / sizeof(cases[0]);
+
+	assert_non_null(st);
+	for (size_t i = 0; i < ncase + 1; i++) {
+		struct stream_key k = { .tgid = 10 + i, .fd = 3, .gen = i + 1 };
+		struct stream_conn_info info;
+
+		if (i < ncase) {
+			info = unix_info(MW_ROLE_SERVER, 0x10 + i, 0x20 + i, cases[i].path, cases[i].len);
+		} else {
+			/* 107 characters and the NUL: the longest path */
+			memset(longpath, 'p', sizeof(longpath) - 1);
+			longpath[0] = '/';
+			longpath[sizeof(longpath) - 1] = 0;
+			info = unix_info(MW_ROLE_SERVER, 0x99, 0x98, longpath, sizeof(longpath));
+			snprintf(longlabel, sizeof(longlabel), "unix:%s", longpath);
+		}
+		stream_open(st, &k, &info, 1);
+		stream_data(st, &k, STREAM_RECV, 0, (const uint8_t *)req, qn, 0, 2);
+	}
+	assert_int_equal(s.n, ncase + 1);
+	for (size_t i = 0; i < ncase; i++)
+		assert_string_equal(s.ctx[i].server.label, cases[i].label);
+	assert_string_equal(s.ctx[ncase].server.label, longlabel);
+	stream_table_free(st);
+}
+
+/* A unix socket on fd 0 or 1 is a stdio server's end (bpf/mcpwire.bpf.c,
+ * mw_stdio()): newline-delimited JSON-RPC, not HTTP. */
+static void test_unix_fd0_is_stdio(void **state)
+{
+	struct seen s;
+	struct proto_sink sink;
+	struct stream_table *st = new_table(&s, &sink, 16);
+	struct stream_key k = { .tgid = 77, .fd = 0, .gen = 1 };
+	struct stream_conn_info info = unix_info(MW_ROLE_UNKNOWN, 0x10, 0x20, "", 0);
+	static const char line[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}\n";
+
+	assert_non_null(st);
+	stream_open(st, &k, &info, 1);
+	stream_data(st, &k, STREAM_RECV, 0, (const uint8_t *)line, strlen(line), 0, 2);
+	assert_int_equal(s.errors, 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.ctx[0].transport, MCP_TRANSPORT_STDIO);
+	assert_int_equal(s.msg[0].kind, JSONRPC_REQUEST);
+	stream_table_free(st);
+}
+
 /* Bytes delivered twice (overlapping offsets) are parsed once; any split
  * of the stream by offset gives the same messages. */
 static void test_overlap_trimmed_and_splits(void **state)
@@ -296,6 +428,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_flow_joins_both_sockets),
 		cmocka_unit_test(test_loopback_flows_split_by_netns),
+		cmocka_unit_test(test_unix_flow_and_label),
+		cmocka_unit_test(test_unix_labels),
+		cmocka_unit_test(test_unix_fd0_is_stdio),
 		cmocka_unit_test(test_overlap_trimmed_and_splits),
 		cmocka_unit_test(test_gap_counted_and_resync),
 		cmocka_unit_test(test_generation_replaces_socket),

@@ -228,6 +228,10 @@ static json_t *calllog_object(struct calllog *l, const struct mcp_call_record *r
 	if (st == MCP_CALL_ERROR)
 		calllog_set(o, "error_code", calllog_error_code(r), &bad);
 	calllog_set(o, "duration_ms", json_real((double)us / 1000.0), &bad);
+	if (r->client_seen)
+		calllog_set(o, "client_duration_ms",
+			    json_real((double)((r->client_duration_ns + 500) / 1000) / 1000.0),
+			    &bad);
 	if (r->client_name)
 		calllog_set(o, "client",
 			    json_pack("{s:o, s:o}", "name", calllog_str(r->client_name), "version",

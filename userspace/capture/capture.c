@@ -12,10 +12,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "capture/capture.h"
+#include "scope/keys.h"
+#include "scope/set.h"
 #include "stream/stream.h"
 #include "mcpwire.bpf.h"
 #include "mcpwire.skel.h"
@@ -34,6 +37,13 @@ struct capture {
 	uint64_t last_sweep_ns;
 	uint64_t *percpu;	/* scratch for capture_drops(): one u64 per possible CPU */
 	int ncpus;
+	uint64_t sock_key[2];	/* capture_sock_id()'s key, random per run */
+
+	/* --network/--bridge (capture_set_scope()); NULL when not scoped */
+	struct scope_set *scope;     /* namespaces in scope */
+	struct scope_keys *ignored;  /* connections turned away, until their close */
+	__u64 *scope_keys_buf;	     /* scratch for the map walks, MW_FDINFO_MAX keys */
+	uint64_t scope_filtered;
 };
 
 static const char *const capture_drop_names[MW_DROP__MAX] = {
@@ -127,6 +137,47 @@ static void capture_key(const struct mw_event_hdr *h, struct stream_key *k)
 	k->gen = h->gen;
 }
 
+/* murmur3's 64-bit finalizer: a bijection, so distinct inputs stay distinct. */
+static uint64_t capture_fmix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/*
+ * A unix socket's identity for stream/'s flow table, from the address of its
+ * struct sock (bpf/mcpwire.h, MW_FAM_UNIX): what pairs the two ends of a
+ * connection must not collide while both live, and no kernel address may
+ * travel further than this function (nothing downstream needs one, and
+ * logs, the API or a debugger would show it). A keyed bijection does both:
+ * distinct socks never share an id, and without the per-run random key the
+ * id says nothing about the address. It is not a MAC; the key never leaves
+ * this process. 0 (no peer) stays 0.
+ */
+static uint64_t capture_sock_id(const struct capture *c, uint64_t sk)
+{
+	if (!sk)
+		return 0;
+	return capture_fmix64(capture_fmix64(sk ^ c->sock_key[0]) ^ c->sock_key[1]);
+}
+
+static void capture_unix_ids(const struct capture *c, struct stream_conn_info *info)
+{
+	uint64_t sk;
+
+	for (int i = 0; i < 2; i++) {
+		uint8_t *a = i ? info->raddr : info->laddr;
+
+		memcpy(&sk, a, sizeof(sk));
+		sk = capture_sock_id(c, sk);
+		memcpy(a, &sk, sizeof(sk));
+	}
+}
+
 /* Ring-buffer callback. Sizes come from the kernel but are still checked:
  * a record that does not match its type is counted and skipped. */
 static int capture_handle(void *ctx, void *data, size_t size)
@@ -138,6 +189,13 @@ static int capture_handle(void *ctx, void *data, size_t size)
 	if (size < sizeof(*h))
 		goto malformed;
 	capture_key(h, &key);
+	/* out of scope: dropped here, and remembered until the close */
+	if (c->scope && h->type != MW_EV_OPEN &&
+	    scope_keys_has(c->ignored, (uint64_t)h->tgid << 32 | h->fd, h->gen)) {
+		if (h->type == MW_EV_CLOSE)
+			scope_keys_del(c->ignored, (uint64_t)h->tgid << 32 | h->fd);
+		return 0;
+	}
 	switch (h->type) {
 	case MW_EV_DATA: {
 		const struct mw_data_event *e = data;
@@ -157,6 +215,13 @@ static int capture_handle(void *ctx, void *data, size_t size)
 
 		if (size < sizeof(*e))
 			goto malformed;
+		if (c->scope && !scope_set_has(c->scope, e->netns)) {
+			scope_keys_put(c->ignored, (uint64_t)h->tgid << 32 | h->fd, h->gen);
+			c->scope_filtered++;
+			return 0;
+		}
+		if (c->scope) /* an older generation turned away, never closed */
+			scope_keys_del(c->ignored, (uint64_t)h->tgid << 32 | h->fd);
 		info.role = e->role;
 		info.family = e->family;
 		info.netns = e->netns;
@@ -164,6 +229,12 @@ static int capture_handle(void *ctx, void *data, size_t size)
 		info.rport = e->rport;
 		memcpy(info.laddr, e->laddr, sizeof(info.laddr));
 		memcpy(info.raddr, e->raddr, sizeof(info.raddr));
+		if (e->family == MW_FAM_UNIX) {
+			capture_unix_ids(c, &info);
+			info.path_len = e->path_len < sizeof(info.path) ? e->path_len :
+									  sizeof(info.path);
+			memcpy(info.path, e->path, info.path_len);
+		}
 		info.tgid = h->tgid;
 		memcpy(info.comm, e->comm, sizeof(info.comm));
 		info.comm[sizeof(info.comm) - 1] = '\0';
@@ -216,6 +287,8 @@ static void capture_sweep(struct capture *c)
 		}
 		bpf_map_delete_elem(conns_fd, &dead[i]);
 		bpf_map_delete_elem(fdinfo_fd, &dead[i]);
+		if (c->scope)
+			scope_keys_del(c->ignored, dead[i]);
 	}
 }
 
@@ -245,6 +318,11 @@ int capture_open(const struct capture_config *cfg, struct stream_table *st, stru
 	}
 	c->st = st;
 	c->verbose = cfg->verbose;
+	if (getrandom(c->sock_key, sizeof(c->sock_key), 0) != sizeof(c->sock_key)) {
+		err_ = -errno;
+		snprintf(err, errlen, "capture: no random key: %s", strerror(errno));
+		goto cleanup;
+	}
 	c->ncpus = libbpf_num_possible_cpus();
 	if (c->ncpus <= 0) {
 		err_ = c->ncpus ? c->ncpus : -EINVAL;
@@ -274,6 +352,17 @@ int capture_open(const struct capture_config *cfg, struct stream_table *st, stru
 	c->skel->rodata->self_tgid = cfg->self_tgid;
 	c->skel->rodata->cap_bytes = cap;
 	c->skel->rodata->tail_bytes = tail;
+	c->skel->rodata->scope_enabled = !!cfg->scoped;
+	if (cfg->scoped) {
+		c->scope = calloc(1, sizeof(*c->scope));
+		c->ignored = calloc(1, sizeof(*c->ignored));
+		c->scope_keys_buf = calloc(MW_FDINFO_MAX, sizeof(*c->scope_keys_buf));
+		if (!c->scope || !c->ignored || !c->scope_keys_buf) {
+			err_ = -ENOMEM;
+			snprintf(err, errlen, "capture: out of memory");
+			goto cleanup;
+		}
+	}
 	err_ = bpf_map__set_max_entries(c->skel->maps.events, rbsz);
 	if (err_) {
 		snprintf(err, errlen, "cannot size the ring buffer to %u bytes: %s", rbsz,
@@ -352,6 +441,110 @@ void capture_drops(struct capture *c, uint64_t out[MW_DROP__MAX])
 	}
 }
 
+/* Scope grew: fds the kernel side turned away are forgotten, so each is
+ * judged again against the new scope on its next syscall. Keys are collected
+ * first: deleting while walking restarts the walk. */
+static void capture_scope_grow(struct capture *c)
+{
+	int fdinfo_fd = bpf_map__fd(c->skel->maps.fdinfo);
+	__u64 key, next, *prev = NULL;
+	struct mw_fdinfo fi;
+	size_t n = 0, i;
+
+	while (n < MW_FDINFO_MAX && bpf_map_get_next_key(fdinfo_fd, prev, &next) == 0) {
+		if (bpf_map_lookup_elem(fdinfo_fd, &next, &fi) == 0 &&
+		    fi.state == MW_FD_OUT_OF_SCOPE)
+			c->scope_keys_buf[n++] = next;
+		key = next;
+		prev = &key;
+	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(fdinfo_fd, &c->scope_keys_buf[i]);
+}
+
+/* Scope shrank: connections of namespaces that left are closed in stream/
+ * (sessions and in-flight requests end as on a close) and ignored until their
+ * real close; the kernel side stops copying them (the `conns` entry stays, so
+ * the close still comes). */
+static void capture_scope_shrink(struct capture *c)
+{
+	int conns_fd = bpf_map__fd(c->skel->maps.conns);
+	int fdinfo_fd = bpf_map__fd(c->skel->maps.fdinfo);
+	__u64 key, next, *prev = NULL;
+	struct mw_conn v;
+	size_t n = 0, i;
+
+	while (n < MW_CONNS_MAX && bpf_map_get_next_key(conns_fd, prev, &next) == 0) {
+		if (bpf_map_lookup_elem(conns_fd, &next, &v) == 0 &&
+		    !scope_set_has(c->scope, v.netns))
+			c->scope_keys_buf[n++] = next;
+		key = next;
+		prev = &key;
+	}
+	for (i = 0; i < n; i++) {
+		struct mw_fdinfo fi = { .state = MW_FD_OUT_OF_SCOPE };
+		struct stream_key k = { .tgid = c->scope_keys_buf[i] >> 32,
+					.fd = (uint32_t)c->scope_keys_buf[i] };
+
+		if (bpf_map_lookup_elem(conns_fd, &c->scope_keys_buf[i], &v))
+			continue; /* closed meanwhile */
+		fi.family = v.family;
+		bpf_map_update_elem(fdinfo_fd, &c->scope_keys_buf[i], &fi, BPF_ANY);
+		if (!v.open_emitted)
+			continue; /* its open event will meet the userspace filter */
+		k.gen = v.gen;
+		if (scope_keys_has(c->ignored, c->scope_keys_buf[i], v.gen))
+			continue;
+		stream_close(c->st, &k, capture_now_ns());
+		scope_keys_put(c->ignored, c->scope_keys_buf[i], v.gen);
+		c->scope_filtered++;
+	}
+}
+
+struct capture_scope_diff {
+	int map_fd;
+	int joined, left, err;
+};
+
+static void capture_scope_apply(uint32_t ino, int joined, void *arg)
+{
+	struct capture_scope_diff *d = arg;
+	__u8 one = 1;
+	int rc;
+
+	if (joined) {
+		d->joined++;
+		rc = bpf_map_update_elem(d->map_fd, &ino, &one, BPF_ANY);
+	} else {
+		d->left++;
+		rc = bpf_map_delete_elem(d->map_fd, &ino);
+		if (rc && errno == ENOENT)
+			rc = 0;
+	}
+	if (rc && !d->err)
+		d->err = -errno;
+}
+
+int capture_set_scope(struct capture *c, const struct scope_set *ns)
+{
+	struct capture_scope_diff d = { .map_fd = bpf_map__fd(c->skel->maps.scope_netns) };
+
+	if (!c->scope)
+		return -EINVAL;
+	scope_set_diff(c->scope, ns, capture_scope_apply, &d);
+	*c->scope = *ns;
+	if (d.left)
+		capture_scope_shrink(c);
+	if (d.joined)
+		capture_scope_grow(c);
+	return d.err;
+}
+
+uint64_t capture_scope_filtered(const struct capture *c)
+{
+	return c->scope_filtered;
+}
+
 void capture_close(struct capture *c)
 {
 	if (!c)
@@ -359,5 +552,8 @@ void capture_close(struct capture *c)
 	ring_buffer__free(c->rb);
 	mcpwire_bpf__destroy(c->skel);
 	free(c->percpu);
+	free(c->scope);
+	free(c->ignored);
+	free(c->scope_keys_buf);
 	free(c);
 }

@@ -31,6 +31,10 @@ struct capture_config {
 	uint32_t self_tgid;
 	/* Non-zero: libbpf and verifier output go to stderr. */
 	int verbose;
+	/* Non-zero (--network/--bridge): only connections of the network
+	 * namespaces given to capture_set_scope() are reported; none until
+	 * it is called. */
+	int scoped;
 };
 
 struct capture;
@@ -74,6 +78,25 @@ const char *capture_drop_reason_name(int reason);
  * load: never trusted, counted instead (mcpwire_events_lost_total
  * {reason="malformed_record"}). */
 uint64_t capture_malformed(const struct capture *c);
+
+struct scope_set;
+
+/*
+ * capture_set_scope - with cfg->scoped, the network namespaces (inode
+ * numbers) whose connections are reported from now on. Pushes the set into
+ * the BPF map `scope_netns`, which the kernel side checks once per new
+ * connection, and makes a connection's open event the userspace check (its
+ * data and close follow its verdict). When namespaces joined, fds the kernel
+ * side had turned away are forgotten, so their next syscall is judged again;
+ * when some left, their open connections are closed in stream/ (as if the
+ * process had closed them) and the kernel side stops copying them. Returns 0
+ * or -errno (the userspace filter then already uses the new set).
+ */
+int capture_set_scope(struct capture *c, const struct scope_set *ns);
+
+/* Connections the scope filter turned away (open events, plus open
+ * connections of namespaces that left), since load. */
+uint64_t capture_scope_filtered(const struct capture *c);
 
 /* Detaches and frees everything (also the maps); safe on NULL. */
 void capture_close(struct capture *c);

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mcp/client.h"
 #include "mcp/dedup.h"
+#include "mcp/defer.h"
 #include "mcp/mcp.h"
 #include "mcp/pair.h"
 #include "mcp/session.h"
@@ -62,6 +64,8 @@ struct mcp_state {
 	struct proto_sink sink;
 	struct mcp_dedup *dedup;
 	struct mcp_pair pair;
+	struct mcp_client_waits waits;	/* client-side waits (mcp/client.h) */
+	struct mcp_defer *defer;		/* records awaiting them, with a call sink */
 	struct mcp_endpoints eps;
 	struct mcp_sessions sess;
 	struct mcp_call_sink call_sink;
@@ -295,7 +299,36 @@ static void mcp_call_end(struct mcp_state *s, uint32_t slot, uint32_t server, ui
 			r.client_comm = end_comm;
 		}
 	}
+	/* what the client waited: its own timestamps when they timed the call
+	 * (client-only), else its copies of the same messages (mcp/client.h) */
+	if (end && end->dir != e->dir && e->dir == MCP_C2S &&
+	    (status == MCP_CALL_OK || status == MCP_CALL_ERROR)) {
+		if (ci->observer == MCP_OBS_CLIENT && end->observer == MCP_OBS_CLIENT) {
+			r.client_seen = 1;
+			r.client_duration_ns = r.end_ns - r.start_ns;
+		} else if (s->defer && end->observer == MCP_OBS_SERVER) {
+			uint32_t cw = mcp_client_find(&s->waits, end, &e->id);
+			uint64_t token;
+
+			if (cw != MCP_TABLE_NONE) {
+				token = mcp_defer_put(s->defer, &r, end->ts_ns);
+				if (token) {
+					mcp_client_set_defer(&s->waits, cw, token);
+					return;
+				}
+			}
+		}
+	}
 	s->call_sink.call(s->call_sink.arg, &r);
+}
+
+/* A client wait a deferred record was waiting for ended (mcp/client.h). */
+static void mcp_client_ended(void *arg, uint64_t token, int seen, uint64_t client_ns)
+{
+	struct mcp_state *s = arg;
+
+	if (s->defer)
+		mcp_defer_done(s->defer, token, seen, client_ns);
 }
 
 /* Counts a finished request under server (the name known at its end). */
@@ -584,6 +617,11 @@ static void mcp_sink_message(void *arg, const struct mcp_wire_ctx *ctx,
 {
 	struct mcp_state *s = arg;
 
+	/* the client's copies time the client's wait before dedup drops them */
+	if (mcp_client_wants(&s->waits, ctx, msg))
+		mcp_client_input(&s->waits, ctx, msg,
+				 mcp_endpoint_server(&s->eps,
+						     mcp_endpoint_get(&s->eps, ctx->server.label)));
 	if (mcp_dedup_input(s->dedup, MCP_DEDUP_MESSAGE, ctx, msg))
 		mcp_process(s, ctx, msg);
 }
@@ -607,6 +645,7 @@ struct mcp_state *mcp_new(const struct mcp_config *cfg, struct metrics *m)
 {
 	struct mcp_state *s = calloc(1, sizeof(*s));
 	struct mcp_dedup_config dc;
+	struct mcp_client_config cc;
 
 	if (!s)
 		return NULL;
@@ -628,6 +667,10 @@ struct mcp_state *mcp_new(const struct mcp_config *cfg, struct metrics *m)
 		s->cfg.max_flows = 16384;
 	if (!s->cfg.max_held)
 		s->cfg.max_held = 4096;
+	if (!s->cfg.max_client_pending)
+		s->cfg.max_client_pending = 65536;
+	if (!s->cfg.max_deferred)
+		s->cfg.max_deferred = 1024;
 	s->m = m;
 	s->tasks_result = metrics_method(m, "tasks/result", 0);
 	s->sink = (struct proto_sink){
@@ -641,8 +684,13 @@ struct mcp_state *mcp_new(const struct mcp_config *cfg, struct metrics *m)
 		.max_flows = s->cfg.max_flows,
 		.max_held = s->cfg.max_held,
 	};
+	cc = (struct mcp_client_config){
+		.max_pending = s->cfg.max_client_pending,
+		.timeout_ns = s->cfg.request_timeout_ns,
+	};
 	s->dedup = mcp_dedup_new(&dc, m, mcp_release, s);
 	if (!s->dedup || mcp_pair_init(&s->pair, s->cfg.max_pending) ||
+	    mcp_client_init(&s->waits, &cc, m, mcp_client_ended, s) ||
 	    mcp_endpoints_init(&s->eps, s->cfg.max_servers, m) ||
 	    mcp_sessions_init(&s->sess, s->cfg.max_sessions, m)) {
 		mcp_free(s);
@@ -672,6 +720,9 @@ void mcp_tick(struct mcp_state *s, uint64_t now_ns)
 		mcp_drop_pending(s, slot);
 	}
 	mcp_sessions_expire(&s->sess, now_ns, s->cfg.session_idle_ns);
+	mcp_client_tick(&s->waits, now_ns);
+	if (s->defer)
+		mcp_defer_tick(s->defer, now_ns);
 }
 
 uint32_t mcp_pending_count(const struct mcp_state *s)
@@ -679,10 +730,18 @@ uint32_t mcp_pending_count(const struct mcp_state *s)
 	return mcp_pair_count(&s->pair);
 }
 
+uint32_t mcp_client_pending_count(const struct mcp_state *s)
+{
+	return mcp_client_count(&s->waits);
+}
+
 int mcp_set_call_sink(struct mcp_state *s, const struct mcp_call_sink *sink)
 {
 	if (!sink || !sink->call) {
 		memset(&s->call_sink, 0, sizeof(s->call_sink));
+		mcp_defer_free(s->defer); /* what it held goes to the old sink */
+		s->defer = NULL;
+		memset(s->waits.defer, 0, s->waits.pair.t.cap * sizeof(*s->waits.defer));
 		return 0;
 	}
 	/* calloc: pages are touched only as slots get used, and the pending
@@ -694,13 +753,20 @@ int mcp_set_call_sink(struct mcp_state *s, const struct mcp_call_sink *sink)
 	if (!s->calls || !s->clients)
 		return -ENOMEM;
 	s->call_sink = *sink;
-	return 0;
+	/* tokens of the old FIFO must not meet records of the new one */
+	memset(s->waits.defer, 0, s->waits.pair.t.cap * sizeof(*s->waits.defer));
+	mcp_defer_free(s->defer);
+	s->defer = mcp_defer_new(s->cfg.max_deferred, s->cfg.dedup_window_ns, s->m, sink);
+	return s->defer ? 0 : -ENOMEM;
 }
 
 void mcp_free(struct mcp_state *s)
 {
 	if (!s)
 		return;
+	/* held records go out first, without the waits they did not see end */
+	mcp_defer_free(s->defer);
+	mcp_client_fini(&s->waits);
 	mcp_dedup_free(s->dedup);
 	/* before the pair table forgets its size */
 	for (uint32_t i = 0; s->calls && i < s->pair.t.cap; i++)

@@ -28,6 +28,8 @@
  *    or, with ctx->session "" and ctx->exchange 0, for a stdio connection
  *    that closed; or after session_idle_ns without traffic.
  *  - Each message is counted once when both sockets are local (mcp/dedup.h).
+ *  - The client's copies of the messages also time the client's wait
+ *    (mcp_client_request_duration_seconds, mcp/client.h), before dedup.
  *
  * Single-threaded: all functions run on the pipeline thread.
  */
@@ -50,6 +52,8 @@ struct mcp_config {
 	uint32_t max_servers;	     /* [1024] server endpoints remembered for naming */
 	uint32_t max_flows;	     /* [16384] flows whose dedup state is kept */
 	uint32_t max_held;	     /* [4096] client-observed messages held at once */
+	uint32_t max_client_pending; /* [65536] requests timed at the client's socket (mcp/client.h) */
+	uint32_t max_deferred;	     /* [1024] call records awaiting the client's wait (mcp/defer.h) */
 };
 
 struct mcp_state;
@@ -67,6 +71,8 @@ void mcp_free(struct mcp_state *s);
 
 /* Requests awaiting an answer (for tests and the API). */
 uint32_t mcp_pending_count(const struct mcp_state *s);
+/* Requests awaiting their answer at a client's socket (mcp/client.h). */
+uint32_t mcp_client_pending_count(const struct mcp_state *s);
 
 /*
  * Call records: one per request that leaves the pending table, for the call
@@ -107,6 +113,12 @@ struct mcp_call_text {
 struct mcp_call_record {
 	uint64_t start_ns;	 /* the request, CLOCK_MONOTONIC like ctx->ts_ns */
 	uint64_t end_ns;	 /* its answer, cancellation, session end, expiry or eviction */
+	/* What the client waited, from its send of the request to its receipt
+	 * of the answer, at the client's socket (mcp/client.h); client_seen 0:
+	 * not known (client not on this host, not answered, or its receipt not
+	 * seen within the dedup window of the server's answer). */
+	uint8_t client_seen;
+	uint64_t client_duration_ns;
 	uint8_t status;		 /* enum mcp_call_status */
 	uint8_t err;		 /* enum metrics_err, when status is MCP_CALL_ERROR */
 	int64_t err_value;	 /* error.code or the HTTP status, per err */

@@ -20,6 +20,9 @@ enum mcp_scope_kind {
 	MCP_SCOPE_SESSION = 1,	/* value: session slot << 32 | generation (mcp/session.h) */
 	MCP_SCOPE_EXCHANGE = 2, /* value: ctx->exchange, unique per HTTP exchange */
 	MCP_SCOPE_PROC = 3,	/* value: observing tgid << 32 | hash of the stdio endpoint */
+	/* mcp/client's table, whose keys both sockets of a connection agree on */
+	MCP_SCOPE_SESSION_ID = 4, /* value: 64-bit hash of endpoint label and session id */
+	MCP_SCOPE_FLOW = 5,	  /* value: ctx->flow_id */
 };
 
 struct mcp_scope {

@@ -25,17 +25,24 @@
  * and wall-clock seconds keep their milliseconds */
 #define API_DUMP_PRECISION JSON_REAL_PRECISION(15)
 
-/* {"name", "calls", "ok", "errors", "cancelled", "duration": {...}} */
-static json_t *api_stat_new(const char *name)
+static json_t *api_zero_counts(void)
 {
 	json_t *counts = json_array();
 
-	for (int i = 0; i < API_NCOUNTS; i++)
+	for (int i = 0; counts && i < API_NCOUNTS; i++)
 		json_array_append_new(counts, json_integer(0));
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:{s:I, s:f, s:o}}", "name", name, "calls",
-			 (json_int_t)0, "ok", (json_int_t)0, "errors", (json_int_t)0, "cancelled",
-			 (json_int_t)0, "duration", "count", (json_int_t)0, "sum", 0.0, "counts",
-			 counts);
+	return counts;
+}
+
+/* {"name", "calls", "ok", "errors", "cancelled", "duration": {...},
+ *  "client_duration": {...}} */
+static json_t *api_stat_new(const char *name)
+{
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:{s:I, s:f, s:o}, s:{s:I, s:f, s:o}}", "name",
+			 name, "calls", (json_int_t)0, "ok", (json_int_t)0, "errors",
+			 (json_int_t)0, "cancelled", (json_int_t)0, "duration", "count",
+			 (json_int_t)0, "sum", 0.0, "counts", api_zero_counts(), "client_duration",
+			 "count", (json_int_t)0, "sum", 0.0, "counts", api_zero_counts());
 }
 
 static void api_add(json_t *o, const char *key, double v)
@@ -56,9 +63,10 @@ static void api_count_status(json_t *stat, const char *status, double v)
 		api_add(stat, "errors", v);
 }
 
-static void api_add_hist(json_t *stat, const struct metrics_series *s)
+/* Adds histogram series s into stat's key ("duration", "client_duration"). */
+static void api_add_hist(json_t *stat, const char *key, const struct metrics_series *s)
 {
-	json_t *d = json_object_get(stat, "duration");
+	json_t *d = json_object_get(stat, key);
 	json_t *counts = json_object_get(d, "counts");
 	uint64_t in_bounds = 0;
 
@@ -156,14 +164,23 @@ char *metrics_api_render_servers(const struct metrics_api_fams *f, const char *v
 	}
 	api_for_each_series (f->req_duration, s) {
 		srv = api_server(by_name, s->vals[0]);
-		api_add_hist(srv, s);
-		api_add_hist(api_child(srv, "methods", s->vals[1]), s);
+		api_add_hist(srv, "duration", s);
+		api_add_hist(api_child(srv, "methods", s->vals[1]), "duration", s);
 	}
+	api_for_each_series (f->client_req_duration, s) {
+		srv = api_server(by_name, s->vals[0]);
+		api_add_hist(srv, "client_duration", s);
+		api_add_hist(api_child(srv, "methods", s->vals[1]), "client_duration", s);
+	}
+	api_for_each_series (f->client_tool_duration, s)
+		api_add_hist(api_child(api_server(by_name, s->vals[0]), "tools", s->vals[1]),
+			     "client_duration", s);
 	api_for_each_series (f->tool_calls, s)
 		api_count_status(api_child(api_server(by_name, s->vals[0]), "tools", s->vals[1]),
 				 s->vals[2], s->value);
 	api_for_each_series (f->tool_duration, s)
-		api_add_hist(api_child(api_server(by_name, s->vals[0]), "tools", s->vals[1]), s);
+		api_add_hist(api_child(api_server(by_name, s->vals[0]), "tools", s->vals[1]),
+			     "duration", s);
 	api_for_each_series (f->info, s) {
 		srv = api_server(by_name, s->vals[0]);
 		/* several endpoints may share a name with different versions:

@@ -26,6 +26,8 @@ struct metrics_api_fams {
 	const struct metrics_family *req_duration;  /* server_name, method */
 	const struct metrics_family *tool_calls;    /* server_name, tool_name, status */
 	const struct metrics_family *tool_duration; /* server_name, tool_name */
+	const struct metrics_family *client_req_duration;  /* server_name, method */
+	const struct metrics_family *client_tool_duration; /* server_name, tool_name */
 	const struct metrics_family *info;	    /* server_name, version, protocol, transport */
 	const struct metrics_family *sessions;	    /* server_name, transport */
 	const struct metrics_family *in_flight;	    /* server_name */

@@ -26,6 +26,8 @@ enum {
 	F_NOTIFICATIONS,
 	F_REQUEST_DURATION,
 	F_TOOL_DURATION,
+	F_CLIENT_REQUEST_DURATION,
+	F_CLIENT_TOOL_DURATION,
 	F_SERVER_INFO,
 	F_SESSIONS,
 	F_IN_FLIGHT,
@@ -39,6 +41,9 @@ enum {
 	F_EVICTIONS,
 	F_CALL_LOG_ERRORS,
 	F_ATTRIB_ERRORS,
+	F_SCOPE_NAMESPACES,
+	F_SCOPE_RESCANS,
+	F_SCOPE_FILTERED,
 	F_COUNT,
 };
 
@@ -69,6 +74,14 @@ static const struct metrics_family_def {
 	[F_TOOL_DURATION] = { "mcp_tool_call_duration_seconds",
 			      "Time from a tools/call request to its response or cancellation.",
 			      METRICS_HISTOGRAM, 2, 0, { "server_name", "tool_name" } },
+	[F_CLIENT_REQUEST_DURATION] = { "mcp_client_request_duration_seconds",
+					"Time from an MCP request to its response, measured at the "
+					"client's socket.",
+					METRICS_HISTOGRAM, 2, 0, { "server_name", "method" } },
+	[F_CLIENT_TOOL_DURATION] = { "mcp_client_tool_call_duration_seconds",
+				     "Time from a tools/call request to its response, measured at "
+				     "the client's socket.",
+				     METRICS_HISTOGRAM, 2, 0, { "server_name", "tool_name" } },
 	[F_SERVER_INFO] = { "mcp_server_info",
 			    "MCP server identity from its initialize result, and the container, "
 			    "pod and namespace its process runs in.",
@@ -111,6 +124,17 @@ static const struct metrics_family_def {
 	[F_ATTRIB_ERRORS] = { "mcpwire_attribution_errors_total",
 			      "Process-to-container look-ups that failed, by reason.",
 			      METRICS_COUNTER, 1, 1, { "reason" } },
+	[F_SCOPE_NAMESPACES] = { "mcpwire_scope_namespaces",
+				 "Network namespaces in scope of --network/--bridge (behind a "
+				 "port of the bridge).",
+				 METRICS_GAUGE, 0, 1, { NULL } },
+	[F_SCOPE_RESCANS] = { "mcpwire_scope_rescans_total",
+			      "Scans of the bridge's ports and namespaces, by what started them.",
+			      METRICS_COUNTER, 1, 1, { "trigger" } },
+	[F_SCOPE_FILTERED] = { "mcpwire_scope_connections_filtered_total",
+			       "Connections left out because their network namespace was out of "
+			       "scope when they opened or later left it.",
+			       METRICS_COUNTER, 0, 1, { NULL } },
 };
 
 static const char *const metrics_transports[] = { "streamable_http", "sse", "stdio" };
@@ -432,6 +456,30 @@ void metrics_call_done(struct metrics *m, const struct metrics_call *c)
 	metrics_changed(m);
 }
 
+void metrics_client_call_done(struct metrics *m, uint32_t server, uint16_t method, uint32_t tool,
+			      double seconds)
+{
+	const char *sname = metrics_server_name(m, server);
+	uint32_t sk = metrics_server_key(m, server), mk = metrics_method_key(method);
+	struct metrics_series *s;
+
+	if (seconds < 0)
+		seconds = 0;
+	s = metrics_get_ids(m, F_CLIENT_REQUEST_DURATION, sk, mk, 0,
+			    (const char *const[]){ sname, metrics_method_name(method) });
+	if (s)
+		metrics_series_observe(s, seconds);
+	if (method == METRICS_METHOD_TOOLS_CALL) {
+		uint32_t tk = metrics_tool_key(m, tool);
+
+		s = metrics_get_ids(m, F_CLIENT_TOOL_DURATION, sk, tk, 0,
+				    (const char *const[]){ sname, metrics_tool_name(m, tool) });
+		if (s)
+			metrics_series_observe(s, seconds);
+	}
+	metrics_changed(m);
+}
+
 void metrics_seen(struct metrics *m, uint32_t server, uint64_t ts_ns)
 {
 	m->msg_ns = ts_ns;
@@ -613,16 +661,38 @@ void metrics_call_log_errors_set(struct metrics *m, uint64_t total)
 	}
 }
 
+/* Sets a series of a small family to v; re-renders only when it moved. */
+static void metrics_small_set(struct metrics *m, int fi, const char *const *vals, double v)
+{
+	uint32_t before = m->fam[fi].nseries;
+	struct metrics_series *s = metrics_get(m, fi, vals);
+
+	if (s && (s->value != v || before != m->fam[fi].nseries)) {
+		s->value = v;
+		metrics_changed(m);
+	}
+}
+
+void metrics_scope_set(struct metrics *m, uint32_t namespaces, const char *const *triggers,
+		       const uint64_t *rescans, int ntriggers, uint64_t filtered)
+{
+	char buf[METRICS_LABEL_MAX + 1];
+
+	metrics_small_set(m, F_SCOPE_NAMESPACES, NULL, namespaces);
+	for (int i = 0; i < ntriggers; i++) {
+		const char *vals[] = { metrics_clean(buf, triggers[i], 0) };
+
+		if (vals[0])
+			metrics_small_set(m, F_SCOPE_RESCANS, vals, (double)rescans[i]);
+	}
+	metrics_small_set(m, F_SCOPE_FILTERED, NULL, (double)filtered);
+}
+
 void metrics_attribution_errors_set(struct metrics *m, const char *reason, uint64_t total)
 {
 	const char *vals[] = { reason };
-	uint32_t before = m->fam[F_ATTRIB_ERRORS].nseries;
-	struct metrics_series *s = metrics_get(m, F_ATTRIB_ERRORS, vals);
 
-	if (s && (s->value != (double)total || before != m->fam[F_ATTRIB_ERRORS].nseries)) {
-		s->value = (double)total;
-		metrics_changed(m);
-	}
+	metrics_small_set(m, F_ATTRIB_ERRORS, vals, (double)total);
 }
 
 void metrics_parse_error(struct metrics *m, const char *reason)
@@ -738,6 +808,8 @@ static void metrics_render_api(struct metrics *m, struct metrics_snapshot *s)
 		.req_duration = &m->fam[F_REQUEST_DURATION],
 		.tool_calls = &m->fam[F_TOOL_CALLS],
 		.tool_duration = &m->fam[F_TOOL_DURATION],
+		.client_req_duration = &m->fam[F_CLIENT_REQUEST_DURATION],
+		.client_tool_duration = &m->fam[F_CLIENT_TOOL_DURATION],
 		.info = &m->fam[F_SERVER_INFO],
 		.sessions = &m->fam[F_SESSIONS],
 		.in_flight = &m->fam[F_IN_FLIGHT],

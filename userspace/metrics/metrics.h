@@ -95,6 +95,15 @@ void metrics_call_done(struct metrics *m, const struct metrics_call *c);
  * metrics_publish().
  */
 void metrics_seen(struct metrics *m, uint32_t server, uint64_t ts_ns);
+/*
+ * One request answered as the client's socket saw it (mcp/client.h): seconds
+ * from the client's send of the request to its receipt of the answer, into
+ * mcp_client_request_duration_seconds{server_name,method} and, for
+ * METRICS_METHOD_TOOLS_CALL, mcp_client_tool_call_duration_seconds
+ * {server_name,tool_name}. Ids from the resolvers; no counter moves here.
+ */
+void metrics_client_call_done(struct metrics *m, uint32_t server, uint16_t method, uint32_t tool,
+			      double seconds);
 /* mcp_notifications_total; dir is enum mcp_dir (proto/msg.h): 0 client_to_server. */
 void metrics_notification(struct metrics *m, uint32_t server, uint16_t method, int dir);
 /* mcp_requests_in_flight{server_name} += delta. */
@@ -149,6 +158,12 @@ void metrics_attribution_errors_set(struct metrics *m, const char *reason, uint6
 /* mcpwire_call_log_errors_total = total (calllog_errors()); the series
  * exists from the first call, so only with --log-calls. */
 void metrics_call_log_errors_set(struct metrics *m, uint64_t total);
+/* --network/--bridge (scope/): mcpwire_scope_namespaces = namespaces,
+ * mcpwire_scope_rescans_total{trigger=triggers[i]} = rescans[i] for i <
+ * ntriggers, mcpwire_scope_connections_filtered_total = filtered. The series
+ * exist from the first call, so only when scoped. */
+void metrics_scope_set(struct metrics *m, uint32_t namespaces, const char *const *triggers,
+		       const uint64_t *rescans, int ntriggers, uint64_t filtered);
 /* mcpwire_parse_errors_total{reason} += 1 (reasons: proto/msg.h). */
 void metrics_parse_error(struct metrics *m, const char *reason);
 

@@ -16,8 +16,16 @@
 
 /* Requests awaiting their response on one connection (pipelining depth). */
 #define PROTO_FIFO 8
-/* JSON-RPC request ids remembered per exchange (batches are rare, 2025-03-26). */
+/* JSON-RPC request ids kept inline per exchange: one but for batches
+ * (2025-03-26), which are rare. A larger batch keeps the rest in overflow
+ * storage (proto_exch_add_id()), so that an HTTP error refusing it answers
+ * every one of its requests. */
 #define PROTO_EXCH_IDS 4
+/* Ids kept per exchange at most, inline and overflow together. */
+#define PROTO_EXCH_IDS_MAX 1024
+/* Overflow ids held by all connections at once: a bound on what large
+ * batches awaiting their answer may hold (~70 bytes each). */
+#define PROTO_IDS_POOL 65536u
 /* Messages of one SSE event held until the event's name is known. */
 #define PROTO_SSE_PENDING 8
 /* First bytes of an event's data kept for non-JSON events (`endpoint`). */
@@ -38,11 +46,18 @@ struct proto_exch {
 	uint64_t id;
 	char method[HTTP1_METHOD_MAX];
 	uint8_t legacy;		/* session from the query string (HTTP+SSE 2024-11-05) */
-	uint8_t nids;
+	uint8_t nids;		/* in ids[] */
 	/* MCP-Protocol-Version of the request ("YYYY-MM-DD"): the version of a
 	 * 2026-07-28 server, which has no initialize to state it */
 	char pver[16];
 	char session[128];
+	/* Ids past ids[]: more[0, nmore) of more_cap allocated, owned by the
+	 * FIFO slot or the response side holding the exchange (moved, never
+	 * shared). ids_lost: requests past PROTO_EXCH_IDS_MAX, the pool or
+	 * memory, whose ids are not kept. */
+	struct jsonrpc_id *more;
+	uint16_t nmore, more_cap;
+	uint32_t ids_lost;
 	struct jsonrpc_id ids[PROTO_EXCH_IDS];
 };
 
@@ -95,6 +110,8 @@ struct proto_conn {
 };
 
 static uint64_t proto_exchange_seq;
+/* Overflow id slots allocated by all connections (PROTO_IDS_POOL). */
+static uint32_t proto_ids_pooled;
 
 static const char *const proto_methods[] = {
 	"GET ", "POST ", "PUT ", "DELETE ", "HEAD ", "OPTIONS ", "PATCH ", "TRACE ", "CONNECT ",
@@ -223,6 +240,44 @@ static void proto_fill_version(struct jsonrpc_msg *m, const char *pver)
 	m->protocol_version.len = n;
 }
 
+/* Remembers the id of a request the exchange carries: inline, else in its
+ * overflow storage, grown by doubling within PROTO_EXCH_IDS_MAX and the pool;
+ * else counted in ids_lost. */
+static void proto_exch_add_id(struct proto_exch *e, const struct jsonrpc_id *id)
+{
+	uint32_t cap;
+	struct jsonrpc_id *n;
+
+	if (e->nids < PROTO_EXCH_IDS) {
+		e->ids[e->nids++] = *id;
+		return;
+	}
+	if (e->nmore == e->more_cap) {
+		cap = e->more_cap ? 2u * e->more_cap : 8u;
+		if (cap > PROTO_EXCH_IDS_MAX - PROTO_EXCH_IDS)
+			cap = PROTO_EXCH_IDS_MAX - PROTO_EXCH_IDS;
+		if (cap <= e->more_cap || proto_ids_pooled + (cap - e->more_cap) > PROTO_IDS_POOL ||
+		    !(n = realloc(e->more, cap * sizeof(*n)))) {
+			e->ids_lost++;
+			return;
+		}
+		proto_ids_pooled += cap - e->more_cap;
+		e->more = n;
+		e->more_cap = cap;
+	}
+	e->more[e->nmore++] = *id;
+}
+
+/* Frees the exchange's overflow ids; it keeps its other fields. */
+static void proto_exch_release(struct proto_exch *e)
+{
+	free(e->more);
+	proto_ids_pooled -= e->more_cap;
+	e->more = NULL;
+	e->nmore = e->more_cap = 0;
+	e->ids_lost = 0;
+}
+
 /* Deliver one JSON-RPC message found in a body or event. */
 static void proto_deliver(struct proto_side *sd, const struct jsonrpc_msg *m)
 {
@@ -247,8 +302,7 @@ static void proto_deliver(struct proto_side *sd, const struct jsonrpc_msg *m)
 			struct proto_exch *e = &c->fifo[(c->fifo_head + i) % PROTO_FIFO];
 
 			if (e->id == sd->req_exch) {
-				if (e->nids < PROTO_EXCH_IDS)
-					e->ids[e->nids++] = m->id;
+				proto_exch_add_id(e, &m->id);
 				break;
 			}
 		}
@@ -457,6 +511,7 @@ static void proto_fifo_push(struct proto_conn *c, const struct proto_exch *e)
 {
 	if (c->fifo_n == PROTO_FIFO) {
 		/* answers were missed: the oldest request will never pair */
+		proto_exch_release(&c->fifo[c->fifo_head]);
 		c->fifo_head = (c->fifo_head + 1) % PROTO_FIFO;
 		c->fifo_n--;
 		c->fifo_evicted++;
@@ -511,8 +566,12 @@ static int proto_resp_head(void *arg, const struct http1_head *h)
 
 	if (h->status < 200 && h->status != 101)
 		return HTTP1_HEAD_OK; /* interim (1xx): the final answer follows */
+	proto_exch_release(e);
 	if (c->fifo_n) {
+		/* moved: the slot no longer owns the overflow ids */
 		*e = c->fifo[c->fifo_head];
+		c->fifo[c->fifo_head].more = NULL;
+		c->fifo[c->fifo_head].nmore = c->fifo[c->fifo_head].more_cap = 0;
 		c->fifo_head = (c->fifo_head + 1) % PROTO_FIFO;
 		c->fifo_n--;
 	} else {
@@ -547,20 +606,25 @@ static int proto_resp_head(void *arg, const struct http1_head *h)
 		sd->ctx.ts_ns = c->ts;
 		c->sink->session_end(c->sink->arg, &sd->ctx);
 	}
-	if (h->status >= 400 && e->nids) {
+	if (h->status >= 400 && (e->nids || e->ids_lost)) {
 		/* the transport refused the request: each id gets an error */
 		struct jsonrpc_msg m;
 
 		memset(&m, 0, sizeof(m));
 		m.kind = JSONRPC_ERROR;
-		for (int i = 0; i < e->nids; i++) {
-			m.id = e->ids[i];
+		for (uint32_t i = 0; i < (uint32_t)e->nids + e->nmore; i++) {
+			m.id = i < e->nids ? e->ids[i] : e->more[i - e->nids];
 			sd->ctx.ts_ns = c->ts;
 			if (c->sink->message)
 				c->sink->message(c->sink->arg, &sd->ctx, &m);
 		}
+		/* past the bound: requests that stay pending (and expire) without
+		 * their answer, each said here */
+		for (uint32_t i = 0; i < e->ids_lost; i++)
+			proto_error(sd, "too_large");
 		sd->synthesized = 1;
 	}
+	proto_exch_release(e);
 	if (!strcmp(e->method, "HEAD")) {
 		sd->body = BODY_IGNORE;
 		return HTTP1_HEAD_NO_BODY;
@@ -1261,6 +1325,7 @@ static void proto_join_body(struct proto_side *sd)
 
 	if (c->proto != PROTO_HTTP)
 		proto_scan_init(sd);
+	proto_exch_release(&sd->ex);
 	memset(&sd->ex, 0, sizeof(sd->ex));
 	sd->ctx = c->base;
 	sd->ctx.dir = MCP_S2C;
@@ -1605,6 +1670,9 @@ void proto_conn_free(struct proto_conn *c, uint64_t ts_ns)
 		free(c->side[d].sse);
 		free(c->side[d].jn);
 		jsonrpc_scan_fini(&c->side[d].js);
+		proto_exch_release(&c->side[d].ex);
 	}
+	for (int i = 0; i < c->fifo_n; i++)
+		proto_exch_release(&c->fifo[(c->fifo_head + i) % PROTO_FIFO]);
 	free(c);
 }

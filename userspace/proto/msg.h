@@ -115,12 +115,13 @@ enum mcp_observer {
 };
 
 /* A server endpoint; label is the fallback server_name: "<ip>:<port>"
- * ("[v6]:port" for IPv6) or "stdio:<command>". */
+ * ("[v6]:port" for IPv6), "unix:<path>" ("unix:@name" for an abstract
+ * socket, "unix:unnamed") or "stdio:<command>". */
 struct mcp_endpoint {
 	uint8_t family;	 /* AF_INET, AF_INET6, AF_UNIX, or 0 for stdio */
-	uint16_t port;	 /* host byte order */
-	uint8_t addr[16];
-	char label[72];
+	uint16_t port;	 /* host byte order; 0 for AF_UNIX */
+	uint8_t addr[16]; /* AF_UNIX: the socket's identity (stream.h), not an address */
+	char label[120];  /* room for "unix:" and a whole 108-byte sun_path */
 };
 
 /* Where and when a message was seen. */

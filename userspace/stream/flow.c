@@ -103,8 +103,15 @@ uint64_t flow_acquire(struct flow_table *ft, const struct mcp_endpoint *local,
 	struct flow **pp, *f;
 	int swap;
 
-	if ((local->family != AF_INET && local->family != AF_INET6) ||
+	static const uint8_t none[16];
+
+	if ((local->family != AF_INET && local->family != AF_INET6 && local->family != AF_UNIX) ||
 	    local->family != remote->family)
+		return ft->next_id++;
+	/* a unix socket without a peer (or an unnamed one) has nothing to pair
+	 * with; its identity is host-wide, so no netns either (stream.h) */
+	if (local->family == AF_UNIX &&
+	    (!memcmp(local->addr, none, 16) || !memcmp(remote->addr, none, 16)))
 		return ft->next_id++;
 
 	memset(&k, 0, sizeof(k));
@@ -118,7 +125,7 @@ uint64_t flow_acquire(struct flow_table *ft, const struct mcp_endpoint *local,
 	memcpy(k.b, hi->addr, 16);
 	k.pa = lo->port;
 	k.pb = hi->port;
-	if (flow_is_loopback(local))
+	if (local->family != AF_UNIX && flow_is_loopback(local))
 		k.netns = netns;
 
 	pp = &ft->by_key[flow_key_hash(&k) & (ft->nbuckets - 1)];

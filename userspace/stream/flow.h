@@ -6,7 +6,9 @@
  *
  * The key is the unordered pair of endpoints. Network namespaces are only
  * part of it for loopback, where every namespace has the same addresses; a
- * bridged connection's two ends sit in different namespaces by design.
+ * bridged connection's two ends sit in different namespaces by design. A
+ * unix connection's endpoints are the identities of its two socks (stream.h),
+ * unique on the host while both live, so no namespace is needed.
  */
 #ifndef MCPWIRE_STREAM_FLOW_H
 #define MCPWIRE_STREAM_FLOW_H
@@ -23,7 +25,7 @@ void flow_table_free(struct flow_table *ft);
 
 /* Returns the flow id for a socket with these endpoints, creating the flow
  * if needed, and takes a reference. Sockets without addresses (unknown
- * family) always get a fresh id. Ids start at 1 and are never reused. */
+ * family, a unix socket without a peer) always get a fresh id. Ids start at 1 and are never reused. */
 uint64_t flow_acquire(struct flow_table *ft, const struct mcp_endpoint *local,
 		      const struct mcp_endpoint *remote, uint32_t netns);
 

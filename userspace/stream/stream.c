@@ -110,17 +110,58 @@ static void stream_drop(struct stream_table *st, struct stream_conn *c, uint64_t
 }
 
 /*
+ * "unix:" and the server's address (struct mw_open_event's path) as ss(8)
+ * shows it: a path up to its NUL, an abstract name as '@' and its bytes with
+ * NULs as '@', except trailing NULs (libuv, so Node, binds abstract names
+ * padded with NULs to the whole sun_path); bytes outside printable ASCII
+ * become '?', so the label is valid UTF-8 whatever the name holds. "unix:unnamed" when the connection
+ * has no address (a socketpair handed to an HTTP server). Both ends of a
+ * connection name the same address (mw_unix_path()), so the same label.
+ */
+static void stream_unix_label(char *out, size_t size, const struct stream_conn_info *info)
+{
+	size_t n = info->path_len < sizeof(info->path) ? info->path_len : sizeof(info->path);
+	size_t o = 0;
+
+	if (!n) {
+		snprintf(out, size, "unix:unnamed");
+		return;
+	}
+	if (info->path[0] == 0)
+		while (n > 1 && info->path[n - 1] == 0)
+			n--;
+	o = (size_t)snprintf(out, size, "unix:");
+	for (size_t i = 0; i < n && o + 1 < size; i++) {
+		uint8_t ch = info->path[i];
+
+		if (ch == 0 && info->path[0] != 0)
+			break; /* a path's terminating NUL */
+		out[o++] = ch == 0 ? '@' : ch < 0x20 || ch >= 0x7f ? '?' : (char)ch;
+	}
+	out[o] = '\0';
+}
+
+/*
  * IPv6 sockets of a dual-stack server carry IPv4 peers as ::ffff:a.b.c.d while
  * the client's own socket is plain IPv4; both must name the same endpoint.
+ * A unix socket's endpoint is its identity (stream.h) under the label of the
+ * connection's server address.
  */
-static void stream_endpoint(struct mcp_endpoint *ep, uint32_t family, const uint8_t addr[16],
-			    uint16_t port)
+static void stream_endpoint(struct mcp_endpoint *ep, const struct stream_conn_info *info,
+			    const uint8_t addr[16], uint16_t port)
 {
 	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	char buf[INET6_ADDRSTRLEN];
+	uint32_t family = info->family;
 
 	memset(ep, 0, sizeof(*ep));
 	ep->port = port;
+	if (family == MW_FAM_UNIX) {
+		ep->family = AF_UNIX;
+		memcpy(ep->addr, addr, 8);
+		stream_unix_label(ep->label, sizeof(ep->label), info);
+		return;
+	}
 	if (family == MW_FAM_TCP6 && memcmp(addr, v4mapped, 12) == 0) {
 		ep->family = AF_INET;
 		memcpy(ep->addr, addr + 12, 4);
@@ -164,12 +205,14 @@ static struct stream_conn *stream_create(struct stream_table *st, const struct s
 	p.comm[sizeof(p.comm) - 1] = '\0';
 	p.max_body = st->cfg.max_body;
 	p.payloads = st->cfg.payloads;
-	stream_endpoint(&p.local, info->family, info->laddr, info->lport);
-	stream_endpoint(&p.remote, info->family, info->raddr, info->rport);
+	stream_endpoint(&p.local, info, info->laddr, info->lport);
+	stream_endpoint(&p.remote, info, info->raddr, info->rport);
 	c->flow_id = flow_acquire(st->flows, &p.local, &p.remote, info->netns);
 	p.flow_id = c->flow_id;
 
-	if (info->family == MW_FAM_PIPE || info->family == MW_FAM_UNIX) {
+	/* the BPF side's rule (mw_stdio()): a unix socket beyond fd 1 is HTTP */
+	if (info->family == MW_FAM_PIPE ||
+	    (info->family == MW_FAM_UNIX && key->fd <= MW_STDIO_FD_MAX)) {
 		struct stdio_conn_params sp = { .flow_id = p.flow_id, .tgid = p.tgid,
 						.fd = key->fd, .max_body = p.max_body,
 						.payloads = p.payloads };

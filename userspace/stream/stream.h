@@ -33,6 +33,9 @@ enum stream_dir {
 	STREAM_SEND = 1, /* bytes the observing process wrote */
 };
 
+/* sizeof(((struct sockaddr_un *)0)->sun_path) */
+#define STREAM_UNIX_PATH_MAX 108
+
 /* What is known of a socket when it is first seen (mirrors struct
  * mw_open_event, without the BPF header so other sources can fill it). */
 struct stream_conn_info {
@@ -40,9 +43,16 @@ struct stream_conn_info {
 	uint32_t family; /* enum mw_family */
 	uint32_t netns;
 	uint16_t lport, rport;	 /* host byte order */
+	/* MW_FAM_UNIX: the first 8 bytes of laddr and raddr identify this
+	 * socket and its peer (0: none), never a kernel address (capture/
+	 * hashes them), so that both ends of one connection carry the same
+	 * unordered pair; path_len bytes of path are the server's address,
+	 * as in struct mw_open_event. */
 	uint8_t laddr[16], raddr[16];
 	uint32_t tgid;
 	char comm[16];
+	uint32_t path_len;
+	uint8_t path[STREAM_UNIX_PATH_MAX];
 };
 
 /* Events of one socket arrive in syscall order (the kernel assigns offsets at
