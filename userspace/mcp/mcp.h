@@ -166,9 +166,9 @@ int mcp_set_call_sink(struct mcp_state *s, const struct mcp_call_sink *sink);
  * observer MCP_OBS_SERVER) when it first sees it and every
  * MCP_IDENTITY_RECHECK_NS of traffic after, and puts the answer on the
  * endpoint's mcp_server_info (container, pod, namespace labels). A network
- * endpoint whose server never named itself in an initialize result mcpwire
- * saw is named after its container (when the container has a name) instead
- * of "<ip>:<port>"; stdio servers keep "stdio:<command>", as one container
+ * (or unix-socket) endpoint whose server never named itself in an initialize
+ * result mcpwire saw is named after its container (when the container has a
+ * name) instead of "<ip>:<port>"; stdio servers keep "stdio:<command>", as one container
  * often runs several.
  */
 #define MCP_IDENTITY_RECHECK_NS (5ULL * 1000000000ULL)
