@@ -17,13 +17,16 @@ VERSION := 0.1.0$(shell git rev-parse --short HEAD 2>/dev/null | sed "s/^/+/")
 BUILD_DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev \
 	libjansson-dev pkg-config libcmocka-dev libncurses-dev libpcap-dev libcurl4-openssl-dev
 TEST_DEPS := iproute2 prometheus curl procps tmux tcpdump iptables
+# What `make bench` runs beside the test network and node (docs/performance.md).
+BENCH_DEPS := nginx wrk tshark
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
 	  -D_GNU_SOURCE \
 	  -Iuserspace -Ibpf -I$(OUTPUT)
 LIBS := -lbpf -lelf -lz -lmicrohttpd -ljansson -lpcap -lcurl -lpthread -lm
-BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf \
+	$(BPF_EXTRA_CFLAGS)
 
 ifeq ($(V),1)
 	Q =
@@ -57,7 +60,7 @@ BENCH_BINS := $(patsubst selftests/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 TEST_HELPER_SRCS := $(filter-out $(TEST_SRCS),$(wildcard selftests/unit/*.c))
 TEST_HELPER_OBJS := $(patsubst %.c,$(OUTPUT)/obj/%.o,$(TEST_HELPER_SRCS))
 
-.PHONY: all deps test-deps test unit integration demo microbench clean FORCE
+.PHONY: all deps test-deps bench-deps test unit integration demo microbench bench clean FORCE
 .DELETE_ON_ERROR:
 
 all: $(OUTPUT)/mcpwire $(OUTPUT)/mcptop
@@ -128,6 +131,19 @@ $(OUTPUT)/bench/%: $(OUTPUT)/obj/selftests/bench/%.o $(LIB_OBJS)
 microbench: $(BENCH_BINS)
 	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
 
+# The side-by-side benchmark of issue 6 (docs/performance.md): root, about
+# 10 minutes, the integration lock held throughout. Not part of `make test`.
+# tshark's package asks whether non-root users may capture: answer no.
+bench-deps:
+	$(Q)echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections 2>/dev/null || true
+	$(Q)$(MAKE) --no-print-directory test-deps
+	$(Q)$(MAKE) --no-print-directory deps DEPS_EXTRA="$(BENCH_DEPS)"
+
+bench:
+	$(Q)$(MAKE) --no-print-directory bench-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)selftests/bench/bench.sh
+
 # Unit tests: no root needed.
 unit: $(TEST_BINS)
 	$(Q)fail=0; for t in $(TEST_BINS); do \
@@ -148,6 +164,8 @@ test:
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory integration
 	$(Q)$(MAKE) --no-print-directory deploy-check
+	$(Q)$(MAKE) --no-print-directory vmtest
+	$(Q)$(MAKE) --no-print-directory vmtest-core-break
 
 demo:
 	$(Q)$(MAKE) --no-print-directory test-deps
@@ -243,3 +261,29 @@ fuzz:
 .PHONY: deploy-check
 deploy-check:
 	$(Q)selftests/deploy/run.sh
+
+# --- Other kernels under qemu (docs/kernels.md) ---
+# Boots a Debian kernel package (KERNEL, default the current linux-image-amd64)
+# under qemu with the host's root file system shared read-only and runs the
+# end-to-end test (selftests/integration/run.sh) inside it with the binaries
+# and BPF object built here. Software emulation: about 4 minutes (docs/kernels.md).
+# vmtest-core-break builds the BPF with -DMW_CORE_BREAK (a read of a field
+# only newer kernels have, without bpf_core_field_exists) into
+# $(OUTPUT)/core-break and passes only if that build fails to load in the
+# guest: the proof that vmtest can catch a CO-RE break.
+VM_DEPS := qemu-system-x86 busybox-static cpio kmod xz-utils zstd
+KERNEL ?= linux-image-amd64
+
+.PHONY: vmtest vmtest-deps vmtest-core-break
+
+vmtest-deps:
+	$(Q)$(MAKE) --no-print-directory test-deps
+	$(Q)$(MAKE) --no-print-directory deps DEPS_EXTRA="$(VM_DEPS)"
+
+vmtest: vmtest-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)KERNEL="$(KERNEL)" selftests/vm/vmtest.sh
+
+vmtest-core-break: vmtest-deps
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/core-break BPF_EXTRA_CFLAGS=-DMW_CORE_BREAK all
+	$(Q)KERNEL="$(KERNEL)" VM_BUILD=$(OUTPUT)/core-break selftests/vm/vmtest.sh --expect-core-break

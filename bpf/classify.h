@@ -37,6 +37,17 @@ enum mw_class {
 #define MW_TOK_YES 1
 #define MW_TOK_PREFIX 2 /* buf ran out while it still matched */
 
+/* Hides x's value from clang, so a test of it stays the ordered comparison
+ * written. Without it, clang turns "i >= len" into "len == i" once earlier
+ * tests ruled out smaller values; the 6.1 verifier cannot prune such an
+ * equality against a range (only 6.7's can), walks the impossible branch and
+ * rejects the read past the buffer it guards (docs/kernels.md). */
+#ifdef __bpf__
+#define MW_OPAQUE(x) __asm__ volatile("" : "+r"(x))
+#else
+#define MW_OPAQUE(x) ((void)0)
+#endif
+
 static inline int mw_classify_token(const unsigned char *buf, unsigned int len, const char *tok,
 				    unsigned int toklen)
 {
@@ -46,6 +57,7 @@ MW_UNROLL
 	for (i = 0; i < 8; i++) {
 		if (i >= toklen)
 			return MW_TOK_YES;
+		MW_OPAQUE(len);
 		if (i >= len)
 			return MW_TOK_PREFIX;
 		if (buf[i] != (unsigned char)tok[i])

@@ -148,6 +148,13 @@ static __noinline struct file *mw_fd_file(__u32 fd)
 	fds = BPF_CORE_READ(fdt, fd);
 	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]))
 		return NULL;
+#ifdef MW_CORE_BREAK
+	/* make vmtest-core-break only: struct file's f_ref is 6.13's (older
+	 * kernels have f_count), read without bpf_core_field_exists, so on an
+	 * older kernel libbpf cannot relocate it and the load must fail. */
+	if (f && BPF_CORE_READ(f, f_ref.refcnt.counter) < 0)
+		return NULL;
+#endif
 	return f;
 }
 

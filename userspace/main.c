@@ -23,6 +23,7 @@
 #include "attrib/resolver.h"
 #include "calllog/calllog.h"
 #include "capture/capture.h"
+#include "capture/kernel_info.h"
 #include "capture/pcap.h"
 #include "docker/engine.h"
 #include "http/http_server.h"
@@ -363,6 +364,25 @@ static void main_export_scope(struct scope *sc, struct capture *cap, struct metr
 			  capture_scope_filtered(cap));
 }
 
+/* The start-up line saying what this node's kernel offers and which hooks
+ * were attached (docs/kernels.md), and mcpwire_kernel_info. */
+static void main_report_kernel(struct capture *cap, struct metrics *m)
+{
+	struct kernel_info ki;
+	char hooks[512];
+
+	kernel_info_probe(&ki);
+	capture_hooks(cap, hooks, sizeof(hooks));
+	metrics_kernel_info_set(m, ki.release, ki.features_str);
+	metrics_publish(m); /* in the first /metrics, which may come before a tick */
+	fprintf(stderr,
+		"mcpwire: kernel %s (%s; probed in %.0f ms): hooks attached: %s; "
+		"kprobes, fentry, uprobes, tc not used by this build (syscall tracepoints "
+		"are its capture path)\n",
+		ki.release, ki.features_str[0] ? ki.features_str : "no features", ki.probe_ms,
+		hooks);
+}
+
 /* --read: the pipeline's timers run on capture time, driven by the replay. */
 struct main_replay {
 	struct mcp_state *mcp;
@@ -652,6 +672,7 @@ int main(int argc, char **argv)
 			o.network ? o.network : "", o.network ? ")" : "", ss.ports, ss.namespaces);
 	}
 
+	main_report_kernel(cap, m);
 	http_server_set_ready(http, 1);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

@@ -189,7 +189,7 @@ if (PAUSE_FILE !== undefined && REPEAT !== 1) die('--pause-file needs --repeat 1
 if (opt.logging && PAUSE_FILE === undefined) die('--logging needs --pause-file');
 // server-everything's switch for its simulated notifications/message
 const LOG_TOOL = 'toggle-simulated-logging';
-if (!(PAUSE_TIMEOUT >= 1 && PAUSE_TIMEOUT <= 30)) die('--pause-timeout must be 1..30');
+if (!(PAUSE_TIMEOUT >= 1 && PAUSE_TIMEOUT <= 600)) die('--pause-timeout must be 1..600');
 // With --pause-file: echo calls made before the pause (of TOOL_MIX's 5).
 const PAUSE_AFTER_CALLS = 2;
 

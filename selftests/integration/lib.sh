@@ -4,15 +4,25 @@
 # lib.sh — process and HTTP helpers shared by run.sh and demo.sh. Sourced after
 # netns.sh (uses its at-exit stack). Every wait here is bounded.
 
+# MCPWIRE_TIME_SCALE=N (a whole number, default 1) multiplies the time bounds
+# of the integration scripts (waits, budgets, client deadlines) for slow
+# machines: make vmtest runs them under software emulation with N=10. It only
+# stretches bounds; no result depends on it.
+TIME_SCALE=${MCPWIRE_TIME_SCALE:-1}
+[[ $TIME_SCALE =~ ^[1-9][0-9]{0,2}$ ]] || TIME_SCALE=1
+# scaled SECONDS: SECONDS * MCPWIRE_TIME_SCALE
+scaled() { echo $(($1 * TIME_SCALE)); }
+
 # A free TCP port on 127.0.0.1 (the kernel picks it; the tiny race until our
 # daemon binds it is acceptable for a test).
 free_port() {
 	node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
 
-# wait_for SECONDS DESCRIPTION CMD...: polls CMD every 0.2 s until it succeeds.
+# wait_for SECONDS DESCRIPTION CMD...: polls CMD every 0.2 s until it succeeds
+# (SECONDS times MCPWIRE_TIME_SCALE).
 wait_for() {
-	local secs=$1 what=$2 end
+	local secs=$(($1 * TIME_SCALE)) what=$2 end
 	shift 2
 	end=$((SECONDS + secs))
 	while ! "$@" >/dev/null 2>&1; do

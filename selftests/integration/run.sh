@@ -25,6 +25,8 @@
 #   REPEAT=N          sessions the client runs one after another (default 2)
 #   KEEP=1            keep the work directory (logs, record, metrics) at exit
 #   NETNS_SUBNET_PREFIX=A.B  use A.B.0.0/16 instead of picking a free /16
+#   RUN_TIMEOUT=S     the whole run's budget (default 170)
+#   MCPWIRE_TIME_SCALE=N  multiplies every time bound (lib.sh; make vmtest)
 
 set -uo pipefail
 
@@ -40,12 +42,14 @@ KEEP=${KEEP:-0}
 SERVER_PORT=3001
 SERVER_NAME="mcp-servers/everything"
 SERVER_VERSION="2.0.0"
-DEADLINE=$((SECONDS + ${RUN_TIMEOUT:-170}))
 
 # shellcheck source=netns.sh
 source "$INTEG_DIR/netns.sh"
 # shellcheck source=lib.sh
 source "$INTEG_DIR/lib.sh"
+# MCPWIRE_TIME_SCALE (lib.sh) stretches this budget and every wait below.
+RUN_BUDGET=$(scaled "${RUN_TIMEOUT:-170}")
+DEADLINE=$((SECONDS + RUN_BUDGET))
 
 tap_preflight run.sh ip node curl ss "${PROMETHEUS:-prometheus}"
 
@@ -110,12 +114,12 @@ ready_or_dead() { mcpwire_ready "$1" || ! alive "$MCPWIRE_PID"; }
 # wait_mcpwire LOG NAME: a TAP line; bails when it is not ready within 30 s.
 wait_mcpwire() {
 	local log=$1 name=$2 i rc=""
-	for ((i = 0; i < 600; i++)); do ready_or_dead "$log" && break; sleep 0.05; done
+	for ((i = 0; i < $(scaled 600); i++)); do ready_or_dead "$log" && break; sleep 0.05; done
 	if alive "$MCPWIRE_PID" && mcpwire_ready "$log"; then
 		ok "$name --listen 127.0.0.1:$MCPWIRE_PORT answers /healthz and is capturing (pid $MCPWIRE_PID)"
 	else
 		alive "$MCPWIRE_PID" || { wait "$MCPWIRE_PID"; rc=$?; }
-		bail "$name answers /healthz and is capturing within 30 s" "mcpwire $(alive "$MCPWIRE_PID" && echo 'still running' || echo "exited with ${rc:-?}")" \
+		bail "$name answers /healthz and is capturing within $(scaled 30) s" "mcpwire $(alive "$MCPWIRE_PID" && echo 'still running' || echo "exited with ${rc:-?}")" \
 			"$(tail -n 30 "$log")"
 	fi
 }
@@ -144,9 +148,10 @@ else
 fi
 
 # 7. the client: the ground truth
-time_left || bail "time left for the client" "run.sh ran out of its ${RUN_TIMEOUT:-170}s budget"
-netns_exec client timeout 60 node "$INTEG_DIR/client.mjs" --url "http://$SERVER_IP:$SERVER_PORT/mcp" \
-	--record "$WORK/record.json" --mix "$MIX" --repeat "$REPEAT" --max-seconds 45 --quiet >"$WORK/client.out" 2>"$WORK/client.err"
+time_left || bail "time left for the client" "run.sh ran out of its ${RUN_BUDGET}s budget"
+netns_exec client timeout "$(scaled 60)" node "$INTEG_DIR/client.mjs" --url "http://$SERVER_IP:$SERVER_PORT/mcp" \
+	--record "$WORK/record.json" --mix "$MIX" --repeat "$REPEAT" --max-seconds "$(scaled 45)" \
+	--timeout-ms "$(scaled 10000)" --quiet >"$WORK/client.out" 2>"$WORK/client.err"
 rc=$?
 if [ "$rc" = 0 ] && [ -s "$WORK/record.json" ]; then
 	ok "client.mjs ($MIX mix) ran against http://$SERVER_IP:$SERVER_PORT/mcp from ${NETNS_NS[client]}"
@@ -167,12 +172,25 @@ sleep 2
 # 9. compare
 node "$INTEG_DIR/check.mjs" --record "$WORK/record.json" --metrics-url "$MCPWIRE_URL/metrics" \
 	--server-name "$SERVER_NAME" --server-version "$SERVER_VERSION" --prom-url "$PROM_URL" \
-	--settle-seconds 8 --save "$WORK/metrics.after" >"$WORK/check.out" 2>&1
+	--settle-seconds "$(scaled 8)" --save "$WORK/metrics.after" >"$WORK/check.out" 2>&1
 rc=$?
 before_fail=$T_FAIL
 tap_feed "$WORK/check.out"
 if [ "$rc" != 0 ] && [ "$T_FAIL" = "$before_fail" ]; then
 	not_ok "check.mjs ran" "exit status $rc without a failed check:" "$(tail -n 20 "$WORK/check.out")"
+fi
+
+# 9b. what mcpwire found on this kernel (docs/kernels.md): the start-up line
+# and mcpwire_kernel_info{release,features} for the release uname(2) reports;
+# every kernel that runs this test has BTF, syscall tracepoints and ring buffers
+KI=$(grep -a '^mcpwire_kernel_info{' "$WORK/metrics.after" 2>/dev/null)
+grep -a 'hooks attached' "$WORK/mcpwire.log" | sed 's/^/# /'
+if [ "$(printf '%s\n' "$KI" | grep -c .)" = 1 ] && [[ $KI == *"release=\"$(uname -r)\""* ]] &&
+	[[ $KI =~ features=\"([a-z,]*)\"\}\ 1$ ]] && [[ ,${BASH_REMATCH[1]}, == *,btf,*ringbuf,*tracepoints,* ]]; then
+	ok "mcpwire_kernel_info: release $(uname -r), features ${BASH_REMATCH[1]}"
+else
+	not_ok "mcpwire_kernel_info is 1 with release=\"$(uname -r)\" and features listing btf,ringbuf,tracepoints" \
+		"observed: ${KI:-(none)}"
 fi
 
 # 10. the daemon survived and stops cleanly
@@ -182,9 +200,9 @@ stop_mcpwire() {
 	if alive "$MCPWIRE_PID"; then
 		ok "${p}mcpwire still running after the test traffic"
 		kill -TERM "$MCPWIRE_PID"
-		for ((i = 0; i < 50; i++)); do alive "$MCPWIRE_PID" || break; sleep 0.1; done
+		for ((i = 0; i < $(scaled 50); i++)); do alive "$MCPWIRE_PID" || break; sleep 0.1; done
 		if alive "$MCPWIRE_PID"; then
-			not_ok "${p}mcpwire exits within 5 s of SIGTERM" "still running; killing it"
+			not_ok "${p}mcpwire exits within $(scaled 5) s of SIGTERM" "still running; killing it"
 			kill -KILL "$MCPWIRE_PID"
 			wait "$MCPWIRE_PID" 2>/dev/null
 		else
@@ -212,6 +230,28 @@ stop_mcpwire ""
 # GET stream is mid-body (a chunk-size line, then an SSE event) when mcpwire
 # first meets it.
 
+# Under MCPWIRE_TIME_SCALE > 1 (make vmtest's emulated guest) mcpwire takes
+# tens of seconds to load: the pause outlasts the server's 5 s keep-alive and
+# its 1 s logging interval, so two premises of this scenario (a paused
+# connection is reused; no notification goes by during the pause) cannot hold.
+# They are then reported as TAP skips with the observation, never as passes;
+# at scale 1 they are tests as before. For the same reason the simulated
+# logging is left off there (a notification written while mcpwire attaches
+# may be read by the client before or after the pause), and with it the check
+# of notifications on the GET stream met mid-body (15b).
+# premise_skip NAME DIAG...: a skip when stretched, a failure otherwise.
+premise_skip() {
+	local name=$1
+	shift
+	if [ "$TIME_SCALE" -gt 1 ]; then
+		skip "$name" "premise cannot hold with MCPWIRE_TIME_SCALE=$TIME_SCALE (mcpwire loads too slowly)" "$@"
+	else
+		not_ok "$name" "$@"
+	fi
+}
+
+J_LOGGING=--logging
+[ "$TIME_SCALE" -gt 1 ] && J_LOGGING=""
 J_PAUSE=$WORK/joined.pause
 J_HOLD=$WORK/joined.hold
 J_NAME="$SERVER_IP:$SERVER_PORT"
@@ -232,17 +272,18 @@ file_or_dead() { [ -e "$1" ] || ! alive "$2"; }
 # connections close after ~4 s idle, so this wait must be short, not 0.2 s steps).
 wait_file() {
 	local i
-	for ((i = 0; i < $1 * 20; i++)); do file_or_dead "$2" "$3" && break; sleep 0.05; done
+	for ((i = 0; i < $(scaled "$1") * 20; i++)); do file_or_dead "$2" "$3" && break; sleep 0.05; done
 	[ -e "$2" ]
 }
 
-time_left || bail "joined: time left for the second scenario" "run.sh ran out of its ${RUN_TIMEOUT:-170}s budget"
+time_left || bail "joined: time left for the second scenario" "run.sh ran out of its ${RUN_BUDGET}s budget"
 
 # 11. the client, up to its pause, with no mcpwire running
 alive "${MCPWIRE_PID:-}" && bail "joined: no mcpwire runs before the client pauses" "pid $MCPWIRE_PID"
-ip netns exec "${NETNS_NS[client]}" timeout 60 node "$INTEG_DIR/client.mjs" --url "http://$SERVER_IP:$SERVER_PORT/mcp" \
-	--record "$WORK/record-joined.json" --mix full --repeat 1 --max-seconds 40 \
-	--pause-file "$J_PAUSE" --pause-timeout 30 --hold-file "$J_HOLD" --logging --quiet \
+# shellcheck disable=SC2086 # J_LOGGING: one word or none
+ip netns exec "${NETNS_NS[client]}" timeout "$(scaled 60)" node "$INTEG_DIR/client.mjs" --url "http://$SERVER_IP:$SERVER_PORT/mcp" \
+	--record "$WORK/record-joined.json" --mix full --repeat 1 --max-seconds "$(scaled 40)" --timeout-ms "$(scaled 10000)" \
+	--pause-file "$J_PAUSE" --pause-timeout "$(scaled 30)" --hold-file "$J_HOLD" $J_LOGGING --quiet \
 	>"$WORK/client-joined.out" 2>"$WORK/client-joined.err" </dev/null &
 J_CLIENT_PID=$!
 mcpw_on_exit "stop_pid $J_CLIENT_PID 3"
@@ -262,7 +303,7 @@ touch "$J_PAUSE"
 # its connections, then DELETEs the session and exits
 if wait_file 30 "$J_HOLD.ready" "$J_CLIENT_PID"; then ss_conns "$WORK/ss.after"; else : >"$WORK/ss.after"; fi
 touch "$J_HOLD"
-for ((i = 0; i < 300; i++)); do alive "$J_CLIENT_PID" || break; sleep 0.1; done
+for ((i = 0; i < $(scaled 300); i++)); do alive "$J_CLIENT_PID" || break; sleep 0.1; done
 wait "$J_CLIENT_PID"
 rc=$?
 if [ "$rc" = 0 ] && [ -s "$WORK/record-joined.json" ]; then
@@ -297,7 +338,7 @@ if [ "${J_REUSED:-0}" -gt 0 ]; then
 	ok "joined: $J_REUSED TCP connection(s) open before mcpwire started carried requests after it (ss -tnpi in ${NETNS_NS[client]})"
 	grep '^# ' "$WORK/ss.diag"
 else
-	not_ok "joined: a TCP connection open before mcpwire started carried requests after it (ss -tnpi in ${NETNS_NS[client]})" \
+	premise_skip "joined: a TCP connection open before mcpwire started carried requests after it (ss -tnpi in ${NETNS_NS[client]})" \
 		"no connection of the pause was reused: the test then proves only new connections" \
 		"$(grep '^# ' "$WORK/ss.diag" | sed 's/^# //')" "at the pause:" "$(cat "$WORK/ss.pause.raw")" "after the mix:" "$(cat "$WORK/ss.after.raw")"
 fi
@@ -306,7 +347,7 @@ fi
 sleep 2
 node "$INTEG_DIR/check.mjs" --record "$WORK/record-joined.json" --metrics-url "$MCPWIRE_URL/metrics" \
 	--phase after --server-name "$J_NAME" --absent-server "$SERVER_NAME" \
-	--settle-seconds 8 --save "$WORK/metrics.joined" >"$WORK/check-joined.out" 2>&1
+	--settle-seconds "$(scaled 8)" --save "$WORK/metrics.joined" >"$WORK/check-joined.out" 2>&1
 rc=$?
 before_fail=$T_FAIL
 tap_feed "$WORK/check-joined.out" "joined: "
@@ -325,8 +366,10 @@ node -e 'const fs = require("fs"), r = require(process.argv[1]), name = process.
 			m += Number(l.split(" ").pop());
 	console.log(`${got} ${m} ${inPause}`);' "$WORK/record-joined.json" "$WORK/metrics.joined" "$J_NAME" >"$WORK/joined.log" 2>&1
 read -r J_LOG_GOT J_LOG_M J_LOG_PAUSE <"$WORK/joined.log"
-if [ "${J_LOG_PAUSE:-x}" != 0 ]; then
-	not_ok "joined: no notifications/message went by while mcpwire was starting" \
+if [ -z "$J_LOGGING" ]; then
+	skip "joined: notifications/message on the GET stream open before mcpwire started are counted exactly" "no simulated logging with MCPWIRE_TIME_SCALE=$TIME_SCALE (see premise_skip)"
+elif [ "${J_LOG_PAUSE:-x}" != 0 ]; then
+	premise_skip "joined: no notifications/message went by while mcpwire was starting" \
 		"$(cat "$WORK/joined.log")" "the client got ${J_LOG_PAUSE:-?} during the pause: mcpwire may or may not have seen them"
 elif [ "${J_LOG_GOT:-0}" -ge 1 ] && [ "$J_LOG_GOT" = "$J_LOG_M" ]; then
 	ok "joined: notifications/message on the GET stream open before mcpwire started: $J_LOG_GOT received after the pause = mcp_notifications_total{server_name=\"$J_NAME\",method=\"notifications/message\",direction=\"server_to_client\"} $J_LOG_M"

@@ -20,7 +20,7 @@
 # for diagnostics beyond the files in TAP_LOGS.
 
 TAP_LOCK_FILE=${TAP_LOCK_FILE:-/tmp/mcpwire-integ.lock}
-T_N=0 T_PASS=0 T_FAIL=0
+T_N=0 T_PASS=0 T_FAIL=0 T_SKIP=0
 TAP_LOGS=()
 TAP_LOG_LINES=${TAP_LOG_LINES:-100}
 
@@ -28,9 +28,27 @@ TAP_LOG_LINES=${TAP_LOG_LINES:-100}
 # arguments, unless it already holds it. Root only: a non-root run fails in
 # tap_preflight with a clear line instead of waiting on root's lock file.
 tap_lock() {
-	if [ -z "${MCPWIRE_INTEG_LOCKED:-}" ] && [ "$(id -u)" = 0 ]; then
+	if [ -z "${MCPWIRE_INTEG_LOCKED:-}" ] && [ "$(id -u)" = 0 ] && ! tap_lock_held_above; then
 		exec env MCPWIRE_INTEG_LOCKED=1 flock "$TAP_LOCK_FILE" "$0" "$@"
 	fi
+}
+
+# tap_lock_held_above: true when a process above this one already holds the
+# lock (someone ran `flock /tmp/mcpwire-integ.lock script.sh` by hand, or a
+# target wraps a whole sequence of scripts): taking it again would wait for
+# ever on our own parent. /proc/locks names the holder's pid and the file's
+# inode.
+tap_lock_held_above() {
+	local ino holders p
+	ino=$(stat -c %i "$TAP_LOCK_FILE" 2>/dev/null) || return 1
+	holders=" $(awk -v ino="$ino" '$2 == "FLOCK" { n = split($6, f, ":"); if (f[n] == ino) printf "%s ", $5 }' /proc/locks)"
+	[ "$holders" != " " ] || return 1
+	p=$PPID
+	while [ -n "$p" ] && [ "$p" -gt 1 ]; do
+		case $holders in *" $p "*) return 0 ;; esac
+		p=$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' ')
+	done
+	return 1
 }
 
 # tap_fatal MESSAGE: a run that cannot start; counts as one failure.
@@ -58,6 +76,16 @@ tap_preflight() {
 ok() {
 	T_N=$((T_N + 1)) T_PASS=$((T_PASS + 1))
 	echo "ok $T_N - $*"
+}
+
+# skip NAME REASON [DIAG...]: a check whose premise does not hold in this run
+# (TAP's "# SKIP"); counted apart, neither passed nor failed.
+skip() {
+	local name=$1 reason=$2 l
+	shift 2
+	T_N=$((T_N + 1)) T_SKIP=$((T_SKIP + 1))
+	echo "ok $T_N - $name # SKIP $reason"
+	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
 }
 
 # not_ok NAME [DIAG...]: each DIAG is printed as a TAP comment under it.
@@ -118,7 +146,7 @@ finish() {
 		tap_dump_logs
 		if declare -F tap_on_fail >/dev/null; then tap_on_fail; fi
 	fi
-	echo "$T_PASS passed, $T_FAIL failed"
+	echo "$T_PASS passed, $T_FAIL failed$([ "$T_SKIP" = 0 ] || echo ", $T_SKIP skipped")"
 	[ "$T_FAIL" -eq 0 ]
 	exit $?
 }

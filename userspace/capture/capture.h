@@ -98,6 +98,11 @@ int capture_set_scope(struct capture *c, const struct scope_set *ns);
  * connections of namespaces that left), since load. */
 uint64_t capture_scope_filtered(const struct capture *c);
 
+
+/* One line for the start-up log: the hooks capture_open() attached and the
+ * ones it skipped, with the reason ("23 syscall tracepoints; skipped
+ * sys_enter_dup2 (no such tracepoint)"). */
+void capture_hooks(struct capture *c, char *buf, size_t len);
 /* Detaches and frees everything (also the maps); safe on NULL. */
 void capture_close(struct capture *c);
 

@@ -33,6 +33,7 @@ enum {
 	F_IN_FLIGHT,
 	F_LAST_SEEN,
 	F_BUILD_INFO,
+	F_KERNEL_INFO,
 	F_EVENTS_LOST,
 	F_PARSE_ERRORS,
 	F_LABEL_OVERFLOW,
@@ -98,6 +99,9 @@ static const struct metrics_family_def {
 			  METRICS_GAUGE, 1, 0, { "server_name" } },
 	[F_BUILD_INFO] = { "mcpwire_build_info", "mcpwire version.", METRICS_GAUGE, 1, 1,
 			   { "version" } },
+	[F_KERNEL_INFO] = { "mcpwire_kernel_info",
+			    "Kernel release and the features mcpwire probed on it at start-up.",
+			    METRICS_GAUGE, 2, 1, { "release", "features" } },
 	[F_EVENTS_LOST] = { "mcpwire_events_lost_total",
 			    "Capture events the kernel side dropped, by reason.",
 			    METRICS_COUNTER, 1, 1, { "reason" } },
@@ -645,6 +649,17 @@ void metrics_events_lost_set(struct metrics *m, const char *reason, uint64_t tot
 	/* called every poll: re-render only when something moved */
 	if (s && ((double)total != s->value || before != m->fam[F_EVENTS_LOST].nseries)) {
 		s->value = (double)total;
+		metrics_changed(m);
+	}
+}
+
+void metrics_kernel_info_set(struct metrics *m, const char *release, const char *features)
+{
+	const char *vals[] = { release, features };
+	struct metrics_series *s = metrics_get(m, F_KERNEL_INFO, vals);
+
+	if (s && s->value != 1) {
+		s->value = 1;
 		metrics_changed(m);
 	}
 }

@@ -164,6 +164,10 @@ void metrics_call_log_errors_set(struct metrics *m, uint64_t total);
  * exist from the first call, so only when scoped. */
 void metrics_scope_set(struct metrics *m, uint32_t namespaces, const char *const *triggers,
 		       const uint64_t *rescans, int ntriggers, uint64_t filtered);
+
+/* Sets mcpwire_kernel_info{release,features} to 1 (capture/kernel_info.h);
+ * called once, after the kernel probes, in live capture only. */
+void metrics_kernel_info_set(struct metrics *m, const char *release, const char *features);
 /* mcpwire_parse_errors_total{reason} += 1 (reasons: proto/msg.h). */
 void metrics_parse_error(struct metrics *m, const char *reason);
 
