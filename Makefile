@@ -60,7 +60,7 @@ BENCH_BINS := $(patsubst selftests/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 TEST_HELPER_SRCS := $(filter-out $(TEST_SRCS),$(wildcard selftests/unit/*.c))
 TEST_HELPER_OBJS := $(patsubst %.c,$(OUTPUT)/obj/%.o,$(TEST_HELPER_SRCS))
 
-.PHONY: all deps test-deps bench-deps test unit integration demo microbench bench clean FORCE
+.PHONY: all deps test-deps bench-deps test unit integration demo microbench bench bpfcost clean FORCE
 .DELETE_ON_ERROR:
 
 all: $(OUTPUT)/mcpwire $(OUTPUT)/mcptop
@@ -126,6 +126,15 @@ $(OUTPUT)/bench/%: $(OUTPUT)/obj/selftests/bench/%.o $(LIB_OBJS)
 	$(call msg,BENCH,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+# What the BPF programs cost the kernel (root): load time, verified
+# instructions and run time per program (selftests/bench/bpfcost.c,
+# docs/performance.md). Not part of microbench, which runs without root.
+bpfcost: $(OUTPUT)/bench/bpfcost
+$(OUTPUT)/bench/bpfcost: selftests/bench/bpfcost.c $(OUTPUT)/mcpwire.skel.h
+	$(call msg,BENCH,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< -lbpf -lelf -lz -o $@
 
 # Userspace micro-benchmarks: print figures, assert nothing.
 microbench: $(BENCH_BINS)
