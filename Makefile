@@ -162,7 +162,7 @@ unit: $(TEST_BINS)
 # Integration tests: root, network namespaces, real MCP servers. Each script
 # prints TAP and "N passed, N failed"; all run even when one fails.
 INTEGRATION_SCRIPTS := run.sh stdio.sh calllog.sh mcptop.sh dashboards.sh http-full.sh pcap.sh \
-	transports.sh bigmsg.sh ipv6.sh netdelay.sh unix.sh scope.sh netobs.sh
+	transports.sh bigmsg.sh ipv6.sh netdelay.sh unix.sh scope.sh netobs.sh attrib.sh
 integration: $(OUTPUT)/mcpwire $(OUTPUT)/mcptop
 	$(Q)rc=0; for t in $(INTEGRATION_SCRIPTS); do selftests/integration/$$t || rc=1; done; exit $$rc
 

@@ -43,7 +43,7 @@ static struct metrics *known_sequence(uint32_t *srv_out)
 	call = metrics_method(m, "tools/call", 0);
 	ping = metrics_method(m, "ping", 0);
 	list = metrics_method(m, "tools/list", 0);
-	metrics_server_info_get(m, srv, "1.2.3", 0, "2025-06-18", 0, 0);
+	metrics_server_info_get(m, srv, "1.2.3", 0, "2025-06-18", 0, 0, NULL);
 	metrics_sessions_add(m, srv, 0, 1);
 	metrics_in_flight_add(m, srv, 1);
 
