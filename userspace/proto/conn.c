@@ -32,6 +32,10 @@
 #define PROTO_SSE_HEAD 256
 #define PROTO_DEFAULT_MAX_BODY (16u << 20)
 #define PROTO_DETECT_MAX 16
+/* Idle parser states (struct proto_work) kept for reuse once released:
+ * beyond it a released one goes back to malloc. Enough for the sides that
+ * are mid-message at once under load; 3.4 KiB each. */
+#define PROTO_WORK_SPARE 1024u
 
 enum { PROTO_UNKNOWN, PROTO_HTTP, PROTO_OTHER };
 
@@ -71,8 +75,23 @@ struct proto_sse {
 	struct jsonrpc_msg pending[PROTO_SSE_PENDING];
 };
 
+/*
+ * The parser state of one direction while a message is in progress: the
+ * HTTP/1.1 parser and the JSON-RPC scanner, 3.4 KiB together. A keep-alive
+ * connection spends most of its life between messages, where neither holds
+ * anything, so a side owns one only from its first byte to the end of the
+ * message (proto_work_get()/proto_work_put()), from a free list: 10,000
+ * idle connections cost their small proto_conn, not 10,000 parsers.
+ */
+struct proto_work {
+	struct http1_parser http;
+	struct jsonrpc_scan js;
+	struct proto_work *next;	/* on the free list */
+};
+
 struct proto_side {
 	struct proto_conn *c;
+	struct proto_work *w;	/* NULL while idle between messages */
 	uint8_t is_resp;
 	uint8_t body;		/* BODY_* of the message in progress */
 	uint8_t failed;		/* this body's JSON is lost; errors already told */
@@ -82,8 +101,6 @@ struct proto_side {
 	uint8_t legacy_stream;	/* carries a legacy session (its endpoint event) */
 	uint64_t body_bytes;
 	uint64_t req_exch;	/* request side: exchange of the request in progress */
-	struct http1_parser http;
-	struct jsonrpc_scan js;
 	struct mcp_wire_ctx ctx;
 	struct proto_exch ex;	/* response side: the request being answered */
 	struct proto_sse *sse;
@@ -112,6 +129,10 @@ struct proto_conn {
 static uint64_t proto_exchange_seq;
 /* Overflow id slots allocated by all connections (PROTO_IDS_POOL). */
 static uint32_t proto_ids_pooled;
+/* Released parser states kept for reuse (PROTO_WORK_SPARE), and counts of
+ * what the free list did: see proto_work_stats(). */
+static struct proto_work *proto_work_free;
+static struct proto_work_stats proto_work_st;
 
 static const char *const proto_methods[] = {
 	"GET ", "POST ", "PUT ", "DELETE ", "HEAD ", "OPTIONS ", "PATCH ", "TRACE ", "CONNECT ",
@@ -310,12 +331,12 @@ static void proto_deliver(struct proto_side *sd, const struct jsonrpc_msg *m)
 	/* 2026-07-28 headers complete what the body lacks (rare: a copy) */
 	if (sd->is_resp ? m->kind == JSONRPC_RESULT && sd->ex.pver[0] && m->peer_name.len &&
 				  !m->protocol_version.len :
-			  m->kind == JSONRPC_REQUEST && sd->http.head.mcp_name.present) {
+			  m->kind == JSONRPC_REQUEST && sd->w->http.head.mcp_name.present) {
 		fill = *m;
 		if (sd->is_resp)
 			proto_fill_version(&fill, sd->ex.pver);
 		else
-			proto_fill_name(&fill, &sd->http.head);
+			proto_fill_name(&fill, &sd->w->http.head);
 		m = &fill;
 	}
 	sd->ctx.ts_ns = c->ts;
@@ -360,11 +381,11 @@ static int proto_tail_on(const struct proto_side *sd)
  * out of its head and tail (proto/tail.h). 1 when the hole is taken in. */
 static int proto_tail_begin(struct proto_side *sd)
 {
-	if (sd->http.head.coding != HTTP1_CODING_IDENTITY)
+	if (sd->w->http.head.coding != HTTP1_CODING_IDENTITY)
 		return 0; /* a compressed stream cannot go on after a hole */
 	if (!sd->tr)
 		sd->tr = calloc(1, sizeof(*sd->tr));
-	return sd->tr && !tail_begin(sd->tr, &sd->js);
+	return sd->tr && !tail_begin(sd->tr, &sd->w->js);
 }
 
 /* The message with the hole was abandoned: the gap it is. */
@@ -394,7 +415,7 @@ static void proto_sse_clear(struct proto_side *sd)
 	sd->sse->too_large = 0;
 	sd->sse->head_len = 0;
 	sd->body_bytes = 0;
-	jsonrpc_scan_reset(&sd->js);
+	jsonrpc_scan_reset(&sd->w->js);
 }
 
 static void proto_sse_data(void *arg, const uint8_t *data, size_t len)
@@ -420,7 +441,7 @@ static void proto_sse_data(void *arg, const uint8_t *data, size_t len)
 		sse->too_large = 1;
 		return;
 	}
-	jsonrpc_scan_feed(&sd->js, data, len);
+	jsonrpc_scan_feed(&sd->w->js, data, len);
 }
 
 static void proto_sse_dispatch(void *arg, const struct sse_event *ev)
@@ -451,7 +472,7 @@ static void proto_sse_dispatch(void *arg, const struct sse_event *ev)
 				proto_deliver(sd, &sse->pending[i]);
 			proto_tail_finish(sd);
 		} else {
-			err = jsonrpc_scan_end(&sd->js);
+			err = jsonrpc_scan_end(&sd->w->js);
 			for (int i = 0; i < sse->npending; i++)
 				proto_deliver(sd, &sse->pending[i]);
 			if (sse->overflow)
@@ -486,7 +507,7 @@ static void proto_body_start(struct proto_side *sd, uint8_t kind)
 	sd->failed = 0;
 	sd->gap_told = 0;
 	sd->body_bytes = 0;
-	jsonrpc_scan_reset(&sd->js);
+	jsonrpc_scan_reset(&sd->w->js);
 	if (kind == BODY_SSE) {
 		if (!sd->sse) {
 			sd->sse = calloc(1, sizeof(*sd->sse));
@@ -580,7 +601,7 @@ static int proto_resp_head(void *arg, const struct http1_head *h)
 		e->id = ++proto_exchange_seq;
 	}
 	if (h->status == 101 || (!strcmp(e->method, "CONNECT") && h->status < 300)) {
-		http1_set_opaque(&c->side[c->req_dir].http);
+		http1_set_opaque(&c->side[c->req_dir].w->http);
 		return HTTP1_HEAD_OPAQUE;
 	}
 
@@ -676,7 +697,7 @@ static void proto_body(void *arg, const uint8_t *data, size_t len)
 			proto_too_large(sd);
 			return;
 		}
-		if (jsonrpc_scan_feed(&sd->js, data, len)) {
+		if (jsonrpc_scan_feed(&sd->w->js, data, len)) {
 			sd->failed = 1;
 			proto_error(sd, "json");
 		}
@@ -699,7 +720,7 @@ static void proto_body_gap(void *arg, uint64_t nbytes)
 	 * lost, and the framing found again after it keeps the next ones. */
 	if (sd->cap_gap &&
 	    ((sd->body == BODY_JSON && !sd->failed) ||
-	     (sd->body == BODY_SSE && !sd->sse->too_large && !http1_gap_resynced(&sd->http) &&
+	     (sd->body == BODY_SSE && !sd->sse->too_large && !http1_gap_resynced(&sd->w->http) &&
 	      sse_in_data(&sd->sse->parser))) &&
 	    proto_tail_begin(sd))
 		return; /* told at the message's end if it cannot be recovered */
@@ -746,7 +767,7 @@ static void proto_done(void *arg, unsigned int flags)
 		proto_tail_abort(sd);
 		if (sd->failed || (flags & (HTTP1_F_GAP | HTTP1_F_DECODE_ERR)))
 			break;
-		err = jsonrpc_scan_end(&sd->js);
+		err = jsonrpc_scan_end(&sd->w->js);
 		if (err && err != JSONRPC_E_EMPTY)
 			proto_error(sd, "json");
 		break;
@@ -815,9 +836,85 @@ struct proto_conn *proto_conn_new(const struct proto_conn_params *p, const struc
 /* (Re)starts a side's scanner; what payload capture allocated goes first. */
 static void proto_scan_init(struct proto_side *sd)
 {
-	jsonrpc_scan_fini(&sd->js);
-	jsonrpc_scan_init(&sd->js, proto_on_msg, sd);
-	jsonrpc_scan_set_capture(&sd->js, sd->c->p.payloads);
+	jsonrpc_scan_fini(&sd->w->js);
+	jsonrpc_scan_init(&sd->w->js, proto_on_msg, sd);
+	jsonrpc_scan_set_capture(&sd->w->js, sd->c->p.payloads);
+}
+
+/* A parser state for sd: from the free list, or allocated. A side that gave
+ * its state back did so between two messages of an HTTP connection, so it
+ * gets one in that same state (expecting a start line); a side that never
+ * had one gets it zeroed, as proto_conn_new() left it. */
+static int proto_work_get(struct proto_side *sd)
+{
+	struct proto_conn *c = sd->c;
+	struct proto_work *w = proto_work_free;
+
+	if (sd->w)
+		return 0;
+	if (w) {
+		proto_work_free = w->next;
+		proto_work_st.spare--;
+	} else {
+		w = malloc(sizeof(*w));
+		if (!w) {
+			proto_work_st.failed++;
+			return -1;
+		}
+		proto_work_st.allocs++;
+	}
+	proto_work_st.in_use++;
+	sd->w = w;
+	if (c->proto == PROTO_HTTP && sd->phase == PH_HTTP) {
+		http1_init(&w->http, sd->is_resp ? HTTP1_RESPONSE : HTTP1_REQUEST,
+			   sd->is_resp ? &proto_resp_ops : &proto_req_ops, sd);
+		jsonrpc_scan_init(&w->js, proto_on_msg, sd);
+		jsonrpc_scan_set_capture(&w->js, c->p.payloads);
+	} else {
+		memset(w, 0, sizeof(*w));
+	}
+	return 0;
+}
+
+/* Gives sd's parser state back when it holds nothing: an HTTP side between
+ * messages (http1_idle()) with no cut message being tracked (tail). Joining
+ * sides, opaque streams (101/CONNECT) and SSE streams keep theirs. */
+static void proto_work_put(struct proto_side *sd)
+{
+	struct proto_work *w = sd->w;
+
+	if (!w || sd->c->proto != PROTO_HTTP || sd->phase != PH_HTTP || sd->tr ||
+	    !http1_idle(&w->http))
+		return;
+	http1_destroy(&w->http);
+	jsonrpc_scan_fini(&w->js);
+	sd->w = NULL;
+	proto_work_st.in_use--;
+	if (proto_work_st.spare >= PROTO_WORK_SPARE) {
+		free(w);
+		return;
+	}
+	w->next = proto_work_free;
+	proto_work_free = w;
+	proto_work_st.spare++;
+}
+
+/* Both sides hold a parser state for the duration of a call: the parsers of
+ * one direction reach into the other's (proto_start_http(), 101). */
+static int proto_work_hold(struct proto_conn *c)
+{
+	return proto_work_get(&c->side[0]) || proto_work_get(&c->side[1]) ? -1 : 0;
+}
+
+static void proto_work_release(struct proto_conn *c)
+{
+	proto_work_put(&c->side[0]);
+	proto_work_put(&c->side[1]);
+}
+
+void proto_work_stats(struct proto_work_stats *out)
+{
+	*out = proto_work_st;
 }
 
 /* keep: a direction already parsing (a joined SSE body, set up by
@@ -839,7 +936,7 @@ static void proto_start_http(struct proto_conn *c, enum stream_dir req_dir, int 
 		if (d == keep)
 			continue;
 		sd->ctx = c->base;
-		http1_init(&sd->http, d == (int)req_dir ? HTTP1_REQUEST : HTTP1_RESPONSE,
+		http1_init(&sd->w->http, d == (int)req_dir ? HTTP1_REQUEST : HTTP1_RESPONSE,
 			   d == (int)req_dir ? &proto_req_ops : &proto_resp_ops, sd);
 		proto_scan_init(sd);
 	}
@@ -1346,8 +1443,8 @@ static void proto_join_accept(struct proto_conn *c, enum stream_dir dir, int chu
 	proto_roles_known(c, other, dir);
 	sd->ctx.observer = c->base.observer;
 	sd->ctx.server = c->base.server;
-	http1_init(&sd->http, HTTP1_RESPONSE, &proto_resp_ops, sd);
-	http1_join_body(&sd->http, chunked);
+	http1_init(&sd->w->http, HTTP1_RESPONSE, &proto_resp_ops, sd);
+	http1_join_body(&sd->w->http, chunked);
 	sd->phase = PH_HTTP;
 }
 
@@ -1394,10 +1491,10 @@ static size_t proto_join_scan(struct proto_conn *c, enum stream_dir dir, const u
 		case J_RESP:
 			proto_roles_known(c, r == J_REQ ? dir : other, -1);
 			c->join_skipped -= j->clen;
-			http1_init(&sd->http, r == J_REQ ? HTTP1_REQUEST : HTTP1_RESPONSE,
+			http1_init(&sd->w->http, r == J_REQ ? HTTP1_REQUEST : HTTP1_RESPONSE,
 				   r == J_REQ ? &proto_req_ops : &proto_resp_ops, sd);
 			/* j->line dies with j: the parser copies what it keeps */
-			http1_feed(&sd->http, j->line, j->clen);
+			http1_feed(&sd->w->http, j->line, j->clen);
 			proto_join_end(sd);
 			return i;
 		case J_CHUNK:
@@ -1458,7 +1555,7 @@ static size_t proto_join_verify(struct proto_conn *c, enum stream_dir dir, const
 				proto_join_body(sd);
 				proto_join_accept(c, dir, 0);
 				proto_join_end(sd);
-				http1_feed(&sd->http, lead, n);
+				http1_feed(&sd->w->http, lead, n);
 				return used;
 			}
 			if (r < 0) {
@@ -1581,7 +1678,7 @@ static void proto_side_feed(struct proto_conn *c, enum stream_dir dir, const uin
 
 		switch (sd->phase) {
 		case PH_HTTP:
-			http1_feed(&sd->http, data, len);
+			http1_feed(&sd->w->http, data, len);
 			return;
 		case PH_DETECT:
 			n = proto_detect_feed(c, dir, data, len);
@@ -1602,8 +1699,14 @@ void proto_conn_data(struct proto_conn *c, enum stream_dir dir, const uint8_t *d
 		     uint64_t ts_ns)
 {
 	c->ts = ts_ns;
+	if (proto_work_hold(c))
+		return; /* counted in proto_work_stats().failed */
 	proto_side_feed(c, dir, data, len);
+	proto_work_release(c);
 }
+
+static void proto_side_gap(struct proto_conn *c, struct proto_side *sd, enum stream_dir dir,
+			   uint64_t nbytes, int after_cap);
 
 void proto_conn_gap(struct proto_conn *c, enum stream_dir dir, uint64_t nbytes, int after_cap,
 		    uint64_t ts_ns)
@@ -1613,13 +1716,22 @@ void proto_conn_gap(struct proto_conn *c, enum stream_dir dir, uint64_t nbytes, 
 	c->ts = ts_ns;
 	if (!nbytes)
 		return;
+	if (proto_work_hold(c))
+		return;
+	proto_side_gap(c, sd, dir, nbytes, after_cap);
+	proto_work_release(c);
+}
+
+static void proto_side_gap(struct proto_conn *c, struct proto_side *sd, enum stream_dir dir,
+			   uint64_t nbytes, int after_cap)
+{
 	switch (sd->phase) {
 	case PH_HTTP:
 		sd->cap_gap = !!after_cap;
 		if (after_cap)
-			http1_cap_gap(&sd->http, nbytes);
+			http1_cap_gap(&sd->w->http, nbytes);
 		else
-			http1_gap(&sd->http, nbytes);
+			http1_gap(&sd->w->http, nbytes);
 		sd->cap_gap = 0;
 		return;
 	case PH_VERIFY:
@@ -1650,9 +1762,12 @@ void proto_conn_free(struct proto_conn *c, uint64_t ts_ns)
 		return;
 	c->ts = ts_ns;
 	if (c->proto == PROTO_HTTP) {
+		/* the close ends bodies delimited by it, whose callbacks may
+		 * reach either side; without memory, idle sides have none */
+		proto_work_hold(c);
 		for (int d = 0; d < 2; d++)
-			if (c->side[d].phase == PH_HTTP)
-				http1_close(&c->side[d].http);
+			if (c->side[d].phase == PH_HTTP && c->side[d].w)
+				http1_close(&c->side[d].w->http);
 		/* a chunked legacy stream cut by the close ends its session too;
 		 * so does its eviction from stream/'s table: the stream's later
 		 * events would no longer carry the session, nothing could pair */
@@ -1660,7 +1775,8 @@ void proto_conn_free(struct proto_conn *c, uint64_t ts_ns)
 			if (c->side[d].legacy_stream)
 				proto_legacy_end(&c->side[d]);
 		for (int d = 0; d < 2; d++)
-			http1_destroy(&c->side[d].http);
+			if (c->side[d].w)
+				http1_destroy(&c->side[d].w->http);
 	}
 	for (int d = 0; d < 2; d++) {
 		proto_tail_abort(&c->side[d]); /* a message cut and never ended */
@@ -1669,7 +1785,11 @@ void proto_conn_free(struct proto_conn *c, uint64_t ts_ns)
 		free(c->side[d].tr);
 		free(c->side[d].sse);
 		free(c->side[d].jn);
-		jsonrpc_scan_fini(&c->side[d].js);
+		if (c->side[d].w) {
+			jsonrpc_scan_fini(&c->side[d].w->js);
+			free(c->side[d].w);
+			proto_work_st.in_use--;
+		}
 		proto_exch_release(&c->side[d].ex);
 	}
 	for (int i = 0; i < c->fifo_n; i++)

@@ -58,4 +58,15 @@ uint64_t proto_conn_join_skipped(const struct proto_conn *c);
 /* The connection closed: ends bodies delimited by close, drops the rest. */
 void proto_conn_free(struct proto_conn *c, uint64_t ts_ns);
 
+/* The parser states (HTTP/1.1 parser + JSON-RPC scanner, ~3.4 KiB) that
+ * connections hold only while a message is in progress, process-wide. */
+struct proto_work_stats {
+	uint64_t in_use;	/* held by sides now (gauge) */
+	uint64_t spare;		/* released, on the free list (gauge, at most 1,024) */
+	uint64_t allocs;	/* malloc()s: the free list was empty (counter) */
+	uint64_t failed;	/* calls whose bytes were dropped: no memory (counter) */
+};
+
+void proto_work_stats(struct proto_work_stats *out);
+
 #endif /* MCPWIRE_PROTO_CONN_H */
