@@ -34,7 +34,7 @@
 #define PROTO_DETECT_MAX 16
 /* Idle parser states (struct proto_work) kept for reuse once released:
  * beyond it a released one goes back to malloc. Enough for the sides that
- * are mid-message at once under load; 3.4 KiB each. */
+ * are mid-message at once under load; 4.3 KiB each. */
 #define PROTO_WORK_SPARE 1024u
 
 enum { PROTO_UNKNOWN, PROTO_HTTP, PROTO_OTHER };
@@ -65,6 +65,14 @@ struct proto_exch {
 	struct jsonrpc_id ids[PROTO_EXCH_IDS];
 };
 
+/* The requests awaiting their response on one connection, 3.7 KiB: held
+ * while fifo_n > 0 only (proto_fifo_get()/proto_fifo_put()), from a free
+ * list like struct proto_work. */
+struct proto_fifo {
+	struct proto_exch e[PROTO_FIFO];
+	struct proto_fifo *next;	/* on the free list */
+};
+
 struct proto_sse {
 	struct sse_parser parser;
 	uint8_t npending;
@@ -77,7 +85,8 @@ struct proto_sse {
 
 /*
  * The parser state of one direction while a message is in progress: the
- * HTTP/1.1 parser and the JSON-RPC scanner, 3.4 KiB together. A keep-alive
+ * HTTP/1.1 parser, the JSON-RPC scanner, the message's context and the
+ * exchange it belongs to, 4.3 KiB together. A keep-alive
  * connection spends most of its life between messages, where neither holds
  * anything, so a side owns one only from its first byte to the end of the
  * message (proto_work_get()/proto_work_put()), from a free list: 10,000
@@ -86,6 +95,8 @@ struct proto_sse {
 struct proto_work {
 	struct http1_parser http;
 	struct jsonrpc_scan js;
+	struct mcp_wire_ctx ctx;	/* of the message in progress */
+	struct proto_exch ex;	/* response side: the request being answered */
 	struct proto_work *next;	/* on the free list */
 };
 
@@ -101,8 +112,6 @@ struct proto_side {
 	uint8_t legacy_stream;	/* carries a legacy session (its endpoint event) */
 	uint64_t body_bytes;
 	uint64_t req_exch;	/* request side: exchange of the request in progress */
-	struct mcp_wire_ctx ctx;
-	struct proto_exch ex;	/* response side: the request being answered */
 	struct proto_sse *sse;
 	uint8_t phase;		/* PH_* */
 	struct proto_join *jn;	/* while PH_SCAN or PH_VERIFY */
@@ -122,7 +131,7 @@ struct proto_conn {
 	uint8_t fifo_head, fifo_n;
 	uint64_t fifo_evicted;
 	uint64_t join_skipped;	/* bytes passed over before messages resumed */
-	struct proto_exch fifo[PROTO_FIFO];
+	struct proto_fifo *fifo; /* NULL while no request awaits its response */
 	struct proto_side side[2]; /* by enum stream_dir */
 };
 
@@ -132,6 +141,7 @@ static uint32_t proto_ids_pooled;
 /* Released parser states kept for reuse (PROTO_WORK_SPARE), and counts of
  * what the free list did: see proto_work_stats(). */
 static struct proto_work *proto_work_free;
+static struct proto_fifo *proto_fifo_free;
 static struct proto_work_stats proto_work_st;
 
 static const char *const proto_methods[] = {
@@ -145,9 +155,9 @@ static void proto_error(struct proto_side *sd, const char *reason)
 
 	if (sd->phase == PH_VERIFY)
 		return; /* not yet known to be a message boundary */
-	sd->ctx.ts_ns = c->ts;
+	sd->w->ctx.ts_ns = c->ts;
 	if (c->sink->parse_error)
-		c->sink->parse_error(c->sink->arg, &sd->ctx, reason);
+		c->sink->parse_error(c->sink->arg, &sd->w->ctx, reason);
 }
 
 static uint32_t proto_max_body(const struct proto_conn *c)
@@ -309,7 +319,7 @@ static void proto_deliver(struct proto_side *sd, const struct jsonrpc_msg *m)
 		/* Valid JSON that is not JSON-RPC is some other JSON API (the
 		 * Prometheus query API, a health check) unless this connection or
 		 * this exchange is already known to speak MCP. */
-		if (c->mcp_seen || sd->ctx.session[0])
+		if (c->mcp_seen || sd->w->ctx.session[0])
 			proto_error(sd, "not_jsonrpc");
 		return;
 	}
@@ -320,7 +330,7 @@ static void proto_deliver(struct proto_side *sd, const struct jsonrpc_msg *m)
 		return;
 	if (!sd->is_resp && m->kind == JSONRPC_REQUEST) {
 		for (int i = 0; i < c->fifo_n; i++) {
-			struct proto_exch *e = &c->fifo[(c->fifo_head + i) % PROTO_FIFO];
+			struct proto_exch *e = &c->fifo->e[(c->fifo_head + i) % PROTO_FIFO];
 
 			if (e->id == sd->req_exch) {
 				proto_exch_add_id(e, &m->id);
@@ -329,19 +339,19 @@ static void proto_deliver(struct proto_side *sd, const struct jsonrpc_msg *m)
 		}
 	}
 	/* 2026-07-28 headers complete what the body lacks (rare: a copy) */
-	if (sd->is_resp ? m->kind == JSONRPC_RESULT && sd->ex.pver[0] && m->peer_name.len &&
+	if (sd->is_resp ? m->kind == JSONRPC_RESULT && sd->w->ex.pver[0] && m->peer_name.len &&
 				  !m->protocol_version.len :
 			  m->kind == JSONRPC_REQUEST && sd->w->http.head.mcp_name.present) {
 		fill = *m;
 		if (sd->is_resp)
-			proto_fill_version(&fill, sd->ex.pver);
+			proto_fill_version(&fill, sd->w->ex.pver);
 		else
 			proto_fill_name(&fill, &sd->w->http.head);
 		m = &fill;
 	}
-	sd->ctx.ts_ns = c->ts;
+	sd->w->ctx.ts_ns = c->ts;
 	if (c->sink->message)
-		c->sink->message(c->sink->arg, &sd->ctx, m);
+		c->sink->message(c->sink->arg, &sd->w->ctx, m);
 }
 
 static void proto_drop_payloads(struct jsonrpc_msg *m)
@@ -460,8 +470,8 @@ static void proto_sse_dispatch(void *arg, const struct sse_event *ev)
 		/* legacy HTTP+SSE (2024-11-05): data is the URI to POST to, and
 		 * its query carries the session of everything on this stream */
 		sse->head[sse->head_len] = 0;
-		if (proto_query_session(sse->head, sd->ctx.session, sizeof(sd->ctx.session))) {
-			sd->ctx.transport = MCP_TRANSPORT_SSE;
+		if (proto_query_session(sse->head, sd->w->ctx.session, sizeof(sd->w->ctx.session))) {
+			sd->w->ctx.transport = MCP_TRANSPORT_SSE;
 			sd->legacy_stream = 1;
 		}
 	} else if (!ev->type[0] || !strcmp(ev->type, "message")) {
@@ -528,16 +538,26 @@ static void proto_too_large(struct proto_side *sd)
 	sd->body = BODY_IGNORE;
 }
 
+static int proto_fifo_get(struct proto_conn *c);
+
 static void proto_fifo_push(struct proto_conn *c, const struct proto_exch *e)
 {
+	if (proto_fifo_get(c)) {
+		/* answered, it will be unpaired like an evicted one */
+		struct proto_exch lost = *e;
+
+		proto_exch_release(&lost);
+		c->fifo_evicted++;
+		return;
+	}
 	if (c->fifo_n == PROTO_FIFO) {
 		/* answers were missed: the oldest request will never pair */
-		proto_exch_release(&c->fifo[c->fifo_head]);
+		proto_exch_release(&c->fifo->e[c->fifo_head]);
 		c->fifo_head = (c->fifo_head + 1) % PROTO_FIFO;
 		c->fifo_n--;
 		c->fifo_evicted++;
 	}
-	c->fifo[(c->fifo_head + c->fifo_n) % PROTO_FIFO] = *e;
+	c->fifo->e[(c->fifo_head + c->fifo_n) % PROTO_FIFO] = *e;
 	c->fifo_n++;
 }
 
@@ -545,7 +565,7 @@ static int proto_req_head(void *arg, const struct http1_head *h)
 {
 	struct proto_side *sd = arg;
 	struct proto_conn *c = sd->c;
-	struct proto_exch *e = &sd->ex;
+	struct proto_exch *e = &sd->w->ex;
 	uint8_t kind;
 
 	memset(e, 0, offsetof(struct proto_exch, ids));
@@ -560,11 +580,11 @@ static int proto_req_head(void *arg, const struct http1_head *h)
 	proto_fifo_push(c, e);
 	sd->req_exch = e->id;
 
-	sd->ctx = c->base;
-	sd->ctx.dir = MCP_C2S;
-	sd->ctx.transport = e->legacy ? MCP_TRANSPORT_SSE : MCP_TRANSPORT_STREAMABLE_HTTP;
-	memcpy(sd->ctx.session, e->session, sizeof(e->session));
-	sd->ctx.exchange = e->id;
+	sd->w->ctx = c->base;
+	sd->w->ctx.dir = MCP_C2S;
+	sd->w->ctx.transport = e->legacy ? MCP_TRANSPORT_SSE : MCP_TRANSPORT_STREAMABLE_HTTP;
+	memcpy(sd->w->ctx.session, e->session, sizeof(e->session));
+	sd->w->ctx.exchange = e->id;
 
 	if (proto_media_json(&h->content_type))
 		kind = BODY_JSON;
@@ -582,7 +602,7 @@ static int proto_resp_head(void *arg, const struct http1_head *h)
 {
 	struct proto_side *sd = arg;
 	struct proto_conn *c = sd->c;
-	struct proto_exch *e = &sd->ex;
+	struct proto_exch *e = &sd->w->ex;
 	uint8_t kind = BODY_IGNORE;
 
 	if (h->status < 200 && h->status != 101)
@@ -590,9 +610,9 @@ static int proto_resp_head(void *arg, const struct http1_head *h)
 	proto_exch_release(e);
 	if (c->fifo_n) {
 		/* moved: the slot no longer owns the overflow ids */
-		*e = c->fifo[c->fifo_head];
-		c->fifo[c->fifo_head].more = NULL;
-		c->fifo[c->fifo_head].nmore = c->fifo[c->fifo_head].more_cap = 0;
+		*e = c->fifo->e[c->fifo_head];
+		c->fifo->e[c->fifo_head].more = NULL;
+		c->fifo->e[c->fifo_head].nmore = c->fifo->e[c->fifo_head].more_cap = 0;
 		c->fifo_head = (c->fifo_head + 1) % PROTO_FIFO;
 		c->fifo_n--;
 	} else {
@@ -605,27 +625,27 @@ static int proto_resp_head(void *arg, const struct http1_head *h)
 		return HTTP1_HEAD_OPAQUE;
 	}
 
-	sd->ctx = c->base;
-	sd->ctx.dir = MCP_S2C;
-	sd->ctx.transport = e->legacy ? MCP_TRANSPORT_SSE : MCP_TRANSPORT_STREAMABLE_HTTP;
-	sd->ctx.exchange = e->id;
-	sd->ctx.http_status = h->status;
+	sd->w->ctx = c->base;
+	sd->w->ctx.dir = MCP_S2C;
+	sd->w->ctx.transport = e->legacy ? MCP_TRANSPORT_SSE : MCP_TRANSPORT_STREAMABLE_HTTP;
+	sd->w->ctx.exchange = e->id;
+	sd->w->ctx.http_status = h->status;
 	if (e->session[0])
-		memcpy(sd->ctx.session, e->session, sizeof(e->session));
+		memcpy(sd->w->ctx.session, e->session, sizeof(e->session));
 	else
-		proto_copy_value(sd->ctx.session, sizeof(sd->ctx.session), &h->session_id);
+		proto_copy_value(sd->w->ctx.session, sizeof(sd->w->ctx.session), &h->session_id);
 	/* ts-v1 repeats the header on every answer; only a new one is news */
 	if (h->session_id.present) {
-		proto_copy_value(sd->ctx.new_session, sizeof(sd->ctx.new_session), &h->session_id);
-		if (!strcmp(sd->ctx.new_session, e->session))
-			sd->ctx.new_session[0] = 0;
+		proto_copy_value(sd->w->ctx.new_session, sizeof(sd->w->ctx.new_session), &h->session_id);
+		if (!strcmp(sd->w->ctx.new_session, e->session))
+			sd->w->ctx.new_session[0] = 0;
 	}
 	sd->synthesized = 0;
 
-	if (!strcmp(e->method, "DELETE") && h->status < 300 && sd->ctx.session[0] &&
+	if (!strcmp(e->method, "DELETE") && h->status < 300 && sd->w->ctx.session[0] &&
 	    c->sink->session_end) {
-		sd->ctx.ts_ns = c->ts;
-		c->sink->session_end(c->sink->arg, &sd->ctx);
+		sd->w->ctx.ts_ns = c->ts;
+		c->sink->session_end(c->sink->arg, &sd->w->ctx);
 	}
 	if (h->status >= 400 && (e->nids || e->ids_lost)) {
 		/* the transport refused the request: each id gets an error */
@@ -635,9 +655,9 @@ static int proto_resp_head(void *arg, const struct http1_head *h)
 		m.kind = JSONRPC_ERROR;
 		for (uint32_t i = 0; i < (uint32_t)e->nids + e->nmore; i++) {
 			m.id = i < e->nids ? e->ids[i] : e->more[i - e->nids];
-			sd->ctx.ts_ns = c->ts;
+			sd->w->ctx.ts_ns = c->ts;
 			if (c->sink->message)
-				c->sink->message(c->sink->arg, &sd->ctx, &m);
+				c->sink->message(c->sink->arg, &sd->w->ctx, &m);
 		}
 		/* past the bound: requests that stay pending (and expire) without
 		 * their answer, each said here */
@@ -747,10 +767,10 @@ static void proto_legacy_end(struct proto_side *sd)
 	struct proto_conn *c = sd->c;
 
 	sd->legacy_stream = 0;
-	if (!sd->ctx.session[0] || !c->sink->session_end)
+	if (!sd->w->ctx.session[0] || !c->sink->session_end)
 		return;
-	sd->ctx.ts_ns = c->ts;
-	c->sink->session_end(c->sink->arg, &sd->ctx);
+	sd->w->ctx.ts_ns = c->ts;
+	c->sink->session_end(c->sink->arg, &sd->w->ctx);
 }
 
 static void proto_done(void *arg, unsigned int flags)
@@ -826,10 +846,8 @@ struct proto_conn *proto_conn_new(const struct proto_conn_params *p, const struc
 	c->base.tgid = p->tgid;
 	memcpy(c->base.comm, p->comm, sizeof(c->base.comm));
 	c->base.transport = MCP_TRANSPORT_STREAMABLE_HTTP;
-	for (int d = 0; d < 2; d++) {
+	for (int d = 0; d < 2; d++)
 		c->side[d].c = c;
-		c->side[d].ctx = c->base;
-	}
 	return c;
 }
 
@@ -870,9 +888,12 @@ static int proto_work_get(struct proto_side *sd)
 			   sd->is_resp ? &proto_resp_ops : &proto_req_ops, sd);
 		jsonrpc_scan_init(&w->js, proto_on_msg, sd);
 		jsonrpc_scan_set_capture(&w->js, c->p.payloads);
+		memset(&w->ex, 0, sizeof(w->ex));
 	} else {
 		memset(w, 0, sizeof(*w));
 	}
+	/* every message sets its own from the connection's */
+	w->ctx = c->base;
 	return 0;
 }
 
@@ -888,6 +909,7 @@ static void proto_work_put(struct proto_side *sd)
 		return;
 	http1_destroy(&w->http);
 	jsonrpc_scan_fini(&w->js);
+	proto_exch_release(&w->ex);
 	sd->w = NULL;
 	proto_work_st.in_use--;
 	if (proto_work_st.spare >= PROTO_WORK_SPARE) {
@@ -897,6 +919,47 @@ static void proto_work_put(struct proto_side *sd)
 	w->next = proto_work_free;
 	proto_work_free = w;
 	proto_work_st.spare++;
+}
+
+static int proto_fifo_get(struct proto_conn *c)
+{
+	struct proto_fifo *f = proto_fifo_free;
+
+	if (c->fifo)
+		return 0;
+	if (f) {
+		proto_fifo_free = f->next;
+		proto_work_st.fifo_spare--;
+	} else {
+		f = malloc(sizeof(*f));
+		if (!f) {
+			proto_work_st.failed++;
+			return -1;
+		}
+		proto_work_st.allocs++;
+	}
+	proto_work_st.fifo_in_use++;
+	c->fifo = f;
+	c->fifo_head = 0;
+	return 0;
+}
+
+/* Gives the FIFO back once no request awaits its response. */
+static void proto_fifo_put(struct proto_conn *c)
+{
+	struct proto_fifo *f = c->fifo;
+
+	if (!f || c->fifo_n)
+		return;
+	c->fifo = NULL;
+	proto_work_st.fifo_in_use--;
+	if (proto_work_st.fifo_spare >= PROTO_WORK_SPARE) {
+		free(f);
+		return;
+	}
+	f->next = proto_fifo_free;
+	proto_fifo_free = f;
+	proto_work_st.fifo_spare++;
 }
 
 /* Both sides hold a parser state for the duration of a call: the parsers of
@@ -910,6 +973,7 @@ static void proto_work_release(struct proto_conn *c)
 {
 	proto_work_put(&c->side[0]);
 	proto_work_put(&c->side[1]);
+	proto_fifo_put(c);
 }
 
 void proto_work_stats(struct proto_work_stats *out)
@@ -935,7 +999,7 @@ static void proto_start_http(struct proto_conn *c, enum stream_dir req_dir, int 
 
 		if (d == keep)
 			continue;
-		sd->ctx = c->base;
+		sd->w->ctx = c->base;
 		http1_init(&sd->w->http, d == (int)req_dir ? HTTP1_REQUEST : HTTP1_RESPONSE,
 			   d == (int)req_dir ? &proto_req_ops : &proto_resp_ops, sd);
 		proto_scan_init(sd);
@@ -1422,13 +1486,13 @@ static void proto_join_body(struct proto_side *sd)
 
 	if (c->proto != PROTO_HTTP)
 		proto_scan_init(sd);
-	proto_exch_release(&sd->ex);
-	memset(&sd->ex, 0, sizeof(sd->ex));
-	sd->ctx = c->base;
-	sd->ctx.dir = MCP_S2C;
-	sd->ctx.transport = MCP_TRANSPORT_STREAMABLE_HTTP;
-	sd->ctx.exchange = 0;
-	sd->ctx.http_status = 200; /* an event stream is a 2xx answer */
+	proto_exch_release(&sd->w->ex);
+	memset(&sd->w->ex, 0, sizeof(sd->w->ex));
+	sd->w->ctx = c->base;
+	sd->w->ctx.dir = MCP_S2C;
+	sd->w->ctx.transport = MCP_TRANSPORT_STREAMABLE_HTTP;
+	sd->w->ctx.exchange = 0;
+	sd->w->ctx.http_status = 200; /* an event stream is a 2xx answer */
 	sd->synthesized = 0;
 	proto_body_start(sd, BODY_SSE);
 }
@@ -1441,8 +1505,8 @@ static void proto_join_accept(struct proto_conn *c, enum stream_dir dir, int chu
 	struct proto_side *sd = &c->side[dir];
 
 	proto_roles_known(c, other, dir);
-	sd->ctx.observer = c->base.observer;
-	sd->ctx.server = c->base.server;
+	sd->w->ctx.observer = c->base.observer;
+	sd->w->ctx.server = c->base.server;
 	http1_init(&sd->w->http, HTTP1_RESPONSE, &proto_resp_ops, sd);
 	http1_join_body(&sd->w->http, chunked);
 	sd->phase = PH_HTTP;
@@ -1787,12 +1851,16 @@ void proto_conn_free(struct proto_conn *c, uint64_t ts_ns)
 		free(c->side[d].jn);
 		if (c->side[d].w) {
 			jsonrpc_scan_fini(&c->side[d].w->js);
+			proto_exch_release(&c->side[d].w->ex);
 			free(c->side[d].w);
 			proto_work_st.in_use--;
 		}
-		proto_exch_release(&c->side[d].ex);
 	}
 	for (int i = 0; i < c->fifo_n; i++)
-		proto_exch_release(&c->fifo[(c->fifo_head + i) % PROTO_FIFO]);
+		proto_exch_release(&c->fifo->e[(c->fifo_head + i) % PROTO_FIFO]);
+	if (c->fifo) {
+		free(c->fifo);
+		proto_work_st.fifo_in_use--;
+	}
 	free(c);
 }
