@@ -598,6 +598,8 @@ static int proto_req_head(void *arg, const struct http1_head *h)
 	return HTTP1_HEAD_OK;
 }
 
+static int proto_work_get(struct proto_side *sd);
+
 static int proto_resp_head(void *arg, const struct http1_head *h)
 {
 	struct proto_side *sd = arg;
@@ -621,7 +623,10 @@ static int proto_resp_head(void *arg, const struct http1_head *h)
 		e->id = ++proto_exchange_seq;
 	}
 	if (h->status == 101 || (!strcmp(e->method, "CONNECT") && h->status < 300)) {
-		http1_set_opaque(&c->side[c->req_dir].w->http);
+		/* the request side may be idle, its parser state given back;
+		 * without memory it stays HTTP and reports what follows as such */
+		if (!proto_work_get(&c->side[c->req_dir]))
+			http1_set_opaque(&c->side[c->req_dir].w->http);
 		return HTTP1_HEAD_OPAQUE;
 	}
 
@@ -867,12 +872,14 @@ static int proto_work_get(struct proto_side *sd)
 {
 	struct proto_conn *c = sd->c;
 	struct proto_work *w = proto_work_free;
+	int reuse = 0;
 
 	if (sd->w)
 		return 0;
 	if (w) {
 		proto_work_free = w->next;
 		proto_work_st.spare--;
+		reuse = 1;
 	} else {
 		w = malloc(sizeof(*w));
 		if (!w) {
@@ -884,17 +891,35 @@ static int proto_work_get(struct proto_side *sd)
 	proto_work_st.in_use++;
 	sd->w = w;
 	if (c->proto == PROTO_HTTP && sd->phase == PH_HTTP) {
-		http1_init(&w->http, sd->is_resp ? HTTP1_RESPONSE : HTTP1_REQUEST,
-			   sd->is_resp ? &proto_resp_ops : &proto_req_ops, sd);
-		jsonrpc_scan_init(&w->js, proto_on_msg, sd);
+		enum http1_mode mode = sd->is_resp ? HTTP1_RESPONSE : HTTP1_REQUEST;
+		const struct http1_ops *ops = sd->is_resp ? &proto_resp_ops : &proto_req_ops;
+
+		/* a state from the free list was idle when given back */
+		if (reuse) {
+			http1_rebind(&w->http, mode, ops, sd);
+			jsonrpc_scan_rebind(&w->js, proto_on_msg, sd);
+		} else {
+			http1_init(&w->http, mode, ops, sd);
+			jsonrpc_scan_init(&w->js, proto_on_msg, sd);
+			memset(&w->ex, 0, sizeof(w->ex));
+		}
 		jsonrpc_scan_set_capture(&w->js, c->p.payloads);
-		memset(&w->ex, 0, sizeof(w->ex));
 	} else {
+		if (reuse)
+			http1_destroy(&w->http);
 		memset(w, 0, sizeof(*w));
 	}
 	/* every message sets its own from the connection's */
 	w->ctx = c->base;
 	return 0;
+}
+
+static void proto_work_free_one(struct proto_work *w)
+{
+	http1_destroy(&w->http);
+	jsonrpc_scan_fini(&w->js);
+	proto_exch_release(&w->ex);
+	free(w);
 }
 
 /* Gives sd's parser state back when it holds nothing: an HTTP side between
@@ -907,13 +932,13 @@ static void proto_work_put(struct proto_side *sd)
 	if (!w || sd->c->proto != PROTO_HTTP || sd->phase != PH_HTTP || sd->tr ||
 	    !http1_idle(&w->http))
 		return;
-	http1_destroy(&w->http);
+	/* its zlib stream stays for the next user (http1_rebind()) */
 	jsonrpc_scan_fini(&w->js);
 	proto_exch_release(&w->ex);
 	sd->w = NULL;
 	proto_work_st.in_use--;
 	if (proto_work_st.spare >= PROTO_WORK_SPARE) {
-		free(w);
+		proto_work_free_one(w);
 		return;
 	}
 	w->next = proto_work_free;
@@ -962,10 +987,14 @@ static void proto_fifo_put(struct proto_conn *c)
 	proto_work_st.fifo_spare++;
 }
 
-/* Both sides hold a parser state for the duration of a call: the parsers of
- * one direction reach into the other's (proto_start_http(), 101). */
-static int proto_work_hold(struct proto_conn *c)
+/* The sides that need a parser state for one call on dir: dir's, and the
+ * other's too until both parse HTTP (detection and joining set up both
+ * directions, proto_start_http()). A 101 reaching into the request side gets
+ * it there (proto_resp_head()). */
+static int proto_work_hold(struct proto_conn *c, enum stream_dir dir)
 {
+	if (c->proto == PROTO_HTTP && c->side[dir].phase == PH_HTTP)
+		return proto_work_get(&c->side[dir]);
 	return proto_work_get(&c->side[0]) || proto_work_get(&c->side[1]) ? -1 : 0;
 }
 
@@ -1763,7 +1792,7 @@ void proto_conn_data(struct proto_conn *c, enum stream_dir dir, const uint8_t *d
 		     uint64_t ts_ns)
 {
 	c->ts = ts_ns;
-	if (proto_work_hold(c))
+	if (proto_work_hold(c, dir))
 		return; /* counted in proto_work_stats().failed */
 	proto_side_feed(c, dir, data, len);
 	proto_work_release(c);
@@ -1780,7 +1809,7 @@ void proto_conn_gap(struct proto_conn *c, enum stream_dir dir, uint64_t nbytes, 
 	c->ts = ts_ns;
 	if (!nbytes)
 		return;
-	if (proto_work_hold(c))
+	if (proto_work_hold(c, dir))
 		return;
 	proto_side_gap(c, sd, dir, nbytes, after_cap);
 	proto_work_release(c);
@@ -1828,7 +1857,8 @@ void proto_conn_free(struct proto_conn *c, uint64_t ts_ns)
 	if (c->proto == PROTO_HTTP) {
 		/* the close ends bodies delimited by it, whose callbacks may
 		 * reach either side; without memory, idle sides have none */
-		proto_work_hold(c);
+		proto_work_get(&c->side[0]);
+		proto_work_get(&c->side[1]);
 		for (int d = 0; d < 2; d++)
 			if (c->side[d].phase == PH_HTTP && c->side[d].w)
 				http1_close(&c->side[d].w->http);
@@ -1838,9 +1868,6 @@ void proto_conn_free(struct proto_conn *c, uint64_t ts_ns)
 		for (int d = 0; d < 2; d++)
 			if (c->side[d].legacy_stream)
 				proto_legacy_end(&c->side[d]);
-		for (int d = 0; d < 2; d++)
-			if (c->side[d].w)
-				http1_destroy(&c->side[d].w->http);
 	}
 	for (int d = 0; d < 2; d++) {
 		proto_tail_abort(&c->side[d]); /* a message cut and never ended */
@@ -1850,9 +1877,7 @@ void proto_conn_free(struct proto_conn *c, uint64_t ts_ns)
 		free(c->side[d].sse);
 		free(c->side[d].jn);
 		if (c->side[d].w) {
-			jsonrpc_scan_fini(&c->side[d].w->js);
-			proto_exch_release(&c->side[d].w->ex);
-			free(c->side[d].w);
+			proto_work_free_one(c->side[d].w);
 			proto_work_st.in_use--;
 		}
 	}
