@@ -127,7 +127,10 @@ struct proto_conn {
 	uint8_t det_len[2];
 	uint8_t det[2][PROTO_DETECT_MAX];
 	uint64_t ts;
-	struct mcp_wire_ctx base;
+	/* what every message context starts from (proto_ctx_base()), kept
+	 * as the few bytes it is made of rather than a 456-byte template */
+	uint8_t observer;	/* enum mcp_observer, once roles_known */
+	uint8_t roles_known;	/* proto_start_http() ran: server endpoint known */
 	uint8_t fifo_head, fifo_n;
 	uint64_t fifo_evicted;
 	uint64_t join_skipped;	/* bytes passed over before messages resumed */
@@ -136,6 +139,21 @@ struct proto_conn {
 };
 
 static uint64_t proto_exchange_seq;
+
+/* The connection's part of a message context: flow, observing process,
+ * transport, and once the roles are known, observer and server endpoint. */
+static void proto_ctx_base(const struct proto_conn *c, struct mcp_wire_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->flow_id = c->p.flow_id;
+	ctx->tgid = c->p.tgid;
+	memcpy(ctx->comm, c->p.comm, sizeof(ctx->comm));
+	ctx->transport = MCP_TRANSPORT_STREAMABLE_HTTP;
+	if (c->roles_known) {
+		ctx->observer = c->observer;
+		ctx->server = c->observer == MCP_OBS_SERVER ? c->p.local : c->p.remote;
+	}
+}
 /* Overflow id slots allocated by all connections (PROTO_IDS_POOL). */
 static uint32_t proto_ids_pooled;
 /* Released parser states kept for reuse (PROTO_WORK_SPARE), and counts of
@@ -580,7 +598,7 @@ static int proto_req_head(void *arg, const struct http1_head *h)
 	proto_fifo_push(c, e);
 	sd->req_exch = e->id;
 
-	sd->w->ctx = c->base;
+	proto_ctx_base(c, &sd->w->ctx);
 	sd->w->ctx.dir = MCP_C2S;
 	sd->w->ctx.transport = e->legacy ? MCP_TRANSPORT_SSE : MCP_TRANSPORT_STREAMABLE_HTTP;
 	memcpy(sd->w->ctx.session, e->session, sizeof(e->session));
@@ -630,7 +648,7 @@ static int proto_resp_head(void *arg, const struct http1_head *h)
 		return HTTP1_HEAD_OPAQUE;
 	}
 
-	sd->w->ctx = c->base;
+	proto_ctx_base(c, &sd->w->ctx);
 	sd->w->ctx.dir = MCP_S2C;
 	sd->w->ctx.transport = e->legacy ? MCP_TRANSPORT_SSE : MCP_TRANSPORT_STREAMABLE_HTTP;
 	sd->w->ctx.exchange = e->id;
@@ -847,10 +865,6 @@ struct proto_conn *proto_conn_new(const struct proto_conn_params *p, const struc
 		return NULL;
 	c->p = *p;
 	c->sink = sink;
-	c->base.flow_id = p->flow_id;
-	c->base.tgid = p->tgid;
-	memcpy(c->base.comm, p->comm, sizeof(c->base.comm));
-	c->base.transport = MCP_TRANSPORT_STREAMABLE_HTTP;
 	for (int d = 0; d < 2; d++)
 		c->side[d].c = c;
 	return c;
@@ -910,7 +924,7 @@ static int proto_work_get(struct proto_side *sd)
 		memset(w, 0, sizeof(*w));
 	}
 	/* every message sets its own from the connection's */
-	w->ctx = c->base;
+	proto_ctx_base(c, &w->ctx);
 	return 0;
 }
 
@@ -1019,8 +1033,8 @@ static void proto_start_http(struct proto_conn *c, enum stream_dir req_dir, int 
 	c->proto = PROTO_HTTP;
 	c->req_dir = req_dir;
 	/* the socket that reads requests is the server's (conn.h) */
-	c->base.observer = req_dir == STREAM_RECV ? MCP_OBS_SERVER : MCP_OBS_CLIENT;
-	c->base.server = c->base.observer == MCP_OBS_SERVER ? c->p.local : c->p.remote;
+	c->observer = req_dir == STREAM_RECV ? MCP_OBS_SERVER : MCP_OBS_CLIENT;
+	c->roles_known = 1;
 	c->side[req_dir].is_resp = 0;
 	c->side[resp_dir].is_resp = 1;
 	for (int d = 0; d < 2; d++) {
@@ -1028,7 +1042,7 @@ static void proto_start_http(struct proto_conn *c, enum stream_dir req_dir, int 
 
 		if (d == keep)
 			continue;
-		sd->w->ctx = c->base;
+		proto_ctx_base(c, &sd->w->ctx);
 		http1_init(&sd->w->http, d == (int)req_dir ? HTTP1_REQUEST : HTTP1_RESPONSE,
 			   d == (int)req_dir ? &proto_req_ops : &proto_resp_ops, sd);
 		proto_scan_init(sd);
@@ -1517,7 +1531,7 @@ static void proto_join_body(struct proto_side *sd)
 		proto_scan_init(sd);
 	proto_exch_release(&sd->w->ex);
 	memset(&sd->w->ex, 0, sizeof(sd->w->ex));
-	sd->w->ctx = c->base;
+	proto_ctx_base(c, &sd->w->ctx);
 	sd->w->ctx.dir = MCP_S2C;
 	sd->w->ctx.transport = MCP_TRANSPORT_STREAMABLE_HTTP;
 	sd->w->ctx.exchange = 0;
@@ -1534,8 +1548,8 @@ static void proto_join_accept(struct proto_conn *c, enum stream_dir dir, int chu
 	struct proto_side *sd = &c->side[dir];
 
 	proto_roles_known(c, other, dir);
-	sd->w->ctx.observer = c->base.observer;
-	sd->w->ctx.server = c->base.server;
+	sd->w->ctx.observer = c->observer;
+	sd->w->ctx.server = c->observer == MCP_OBS_SERVER ? c->p.local : c->p.remote;
 	http1_init(&sd->w->http, HTTP1_RESPONSE, &proto_resp_ops, sd);
 	http1_join_body(&sd->w->http, chunked);
 	sd->phase = PH_HTTP;
