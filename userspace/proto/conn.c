@@ -96,6 +96,9 @@ struct proto_work {
 	struct http1_parser http;
 	struct jsonrpc_scan js;
 	struct mcp_wire_ctx ctx;	/* of the message in progress */
+	/* ctx is another connection's: reused from the free list, no head
+	 * seen since (each head builds its own); proto_error() builds it */
+	uint8_t ctx_stale;
 	struct proto_exch ex;	/* response side: the request being answered */
 	struct proto_work *next;	/* on the free list */
 };
@@ -141,19 +144,30 @@ struct proto_conn {
 static uint64_t proto_exchange_seq;
 
 /* The connection's part of a message context: flow, observing process,
- * transport, and once the roles are known, observer and server endpoint. */
+ * transport, and once the roles are known, observer and server endpoint.
+ * Every field is set, strings as empty strings (their consumers read them
+ * up to the NUL), without clearing all 456 bytes: one per head. */
 static void proto_ctx_base(const struct proto_conn *c, struct mcp_wire_ctx *ctx)
 {
-	memset(ctx, 0, sizeof(*ctx));
+	ctx->ts_ns = 0;
 	ctx->flow_id = c->p.flow_id;
-	ctx->tgid = c->p.tgid;
-	memcpy(ctx->comm, c->p.comm, sizeof(ctx->comm));
+	ctx->dir = 0;
 	ctx->transport = MCP_TRANSPORT_STREAMABLE_HTTP;
 	if (c->roles_known) {
 		ctx->observer = c->observer;
 		ctx->server = c->observer == MCP_OBS_SERVER ? c->p.local : c->p.remote;
+	} else {
+		ctx->observer = 0;
+		memset(&ctx->server, 0, sizeof(ctx->server));
 	}
+	ctx->tgid = c->p.tgid;
+	memcpy(ctx->comm, c->p.comm, sizeof(ctx->comm));
+	ctx->session[0] = 0;
+	ctx->new_session[0] = 0;
+	ctx->exchange = 0;
+	ctx->http_status = 0;
 }
+
 /* Overflow id slots allocated by all connections (PROTO_IDS_POOL). */
 static uint32_t proto_ids_pooled;
 /* Released parser states kept for reuse (PROTO_WORK_SPARE), and counts of
@@ -173,6 +187,10 @@ static void proto_error(struct proto_side *sd, const char *reason)
 
 	if (sd->phase == PH_VERIFY)
 		return; /* not yet known to be a message boundary */
+	if (sd->w->ctx_stale) {
+		proto_ctx_base(c, &sd->w->ctx);
+		sd->w->ctx_stale = 0;
+	}
 	sd->w->ctx.ts_ns = c->ts;
 	if (c->sink->parse_error)
 		c->sink->parse_error(c->sink->arg, &sd->w->ctx, reason);
@@ -599,6 +617,7 @@ static int proto_req_head(void *arg, const struct http1_head *h)
 	sd->req_exch = e->id;
 
 	proto_ctx_base(c, &sd->w->ctx);
+	sd->w->ctx_stale = 0;
 	sd->w->ctx.dir = MCP_C2S;
 	sd->w->ctx.transport = e->legacy ? MCP_TRANSPORT_SSE : MCP_TRANSPORT_STREAMABLE_HTTP;
 	memcpy(sd->w->ctx.session, e->session, sizeof(e->session));
@@ -649,6 +668,7 @@ static int proto_resp_head(void *arg, const struct http1_head *h)
 	}
 
 	proto_ctx_base(c, &sd->w->ctx);
+	sd->w->ctx_stale = 0;
 	sd->w->ctx.dir = MCP_S2C;
 	sd->w->ctx.transport = e->legacy ? MCP_TRANSPORT_SSE : MCP_TRANSPORT_STREAMABLE_HTTP;
 	sd->w->ctx.exchange = e->id;
@@ -912,19 +932,23 @@ static int proto_work_get(struct proto_side *sd)
 		if (reuse) {
 			http1_rebind(&w->http, mode, ops, sd);
 			jsonrpc_scan_rebind(&w->js, proto_on_msg, sd);
-		} else {
-			http1_init(&w->http, mode, ops, sd);
-			jsonrpc_scan_init(&w->js, proto_on_msg, sd);
-			memset(&w->ex, 0, sizeof(w->ex));
+			/* the next head builds ctx; only an error before
+			 * it needs one (proto_error()) */
+			w->ctx_stale = 1;
+			jsonrpc_scan_set_capture(&w->js, c->p.payloads);
+			return 0;
 		}
+		http1_init(&w->http, mode, ops, sd);
+		jsonrpc_scan_init(&w->js, proto_on_msg, sd);
+		memset(&w->ex, 0, sizeof(w->ex));
 		jsonrpc_scan_set_capture(&w->js, c->p.payloads);
 	} else {
 		if (reuse)
 			http1_destroy(&w->http);
 		memset(w, 0, sizeof(*w));
 	}
-	/* every message sets its own from the connection's */
 	proto_ctx_base(c, &w->ctx);
+	w->ctx_stale = 0;
 	return 0;
 }
 
@@ -1043,6 +1067,7 @@ static void proto_start_http(struct proto_conn *c, enum stream_dir req_dir, int 
 		if (d == keep)
 			continue;
 		proto_ctx_base(c, &sd->w->ctx);
+	sd->w->ctx_stale = 0;
 		http1_init(&sd->w->http, d == (int)req_dir ? HTTP1_REQUEST : HTTP1_RESPONSE,
 			   d == (int)req_dir ? &proto_req_ops : &proto_resp_ops, sd);
 		proto_scan_init(sd);
@@ -1532,6 +1557,7 @@ static void proto_join_body(struct proto_side *sd)
 	proto_exch_release(&sd->w->ex);
 	memset(&sd->w->ex, 0, sizeof(sd->w->ex));
 	proto_ctx_base(c, &sd->w->ctx);
+	sd->w->ctx_stale = 0;
 	sd->w->ctx.dir = MCP_S2C;
 	sd->w->ctx.transport = MCP_TRANSPORT_STREAMABLE_HTTP;
 	sd->w->ctx.exchange = 0;
