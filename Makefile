@@ -16,7 +16,7 @@ VERSION := 0.1.0$(shell git rev-parse --short HEAD 2>/dev/null | sed "s/^/+/")
 # Debian 12 packages the build and the tests need (make deps).
 BUILD_DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev \
 	libjansson-dev pkg-config libcmocka-dev libncurses-dev libpcap-dev libcurl4-openssl-dev
-TEST_DEPS := iproute2 prometheus curl procps tmux tcpdump iptables
+TEST_DEPS := iproute2 prometheus curl procps tmux tcpdump iptables python3
 # What `make bench` runs beside the test network and node (docs/performance.md).
 BENCH_DEPS := nginx wrk tshark
 
@@ -60,7 +60,7 @@ BENCH_BINS := $(patsubst selftests/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 TEST_HELPER_SRCS := $(filter-out $(TEST_SRCS),$(wildcard selftests/unit/*.c))
 TEST_HELPER_OBJS := $(patsubst %.c,$(OUTPUT)/obj/%.o,$(TEST_HELPER_SRCS))
 
-.PHONY: all deps test-deps bench-deps test unit integration demo microbench bench clean FORCE
+.PHONY: all deps test-deps bench-deps test unit integration demo microbench bench bpfcost clean FORCE
 .DELETE_ON_ERROR:
 
 all: $(OUTPUT)/mcpwire $(OUTPUT)/mcptop
@@ -127,6 +127,15 @@ $(OUTPUT)/bench/%: $(OUTPUT)/obj/selftests/bench/%.o $(LIB_OBJS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
+# What the BPF programs cost the kernel (root): load time, verified
+# instructions and run time per program (selftests/bench/bpfcost.c,
+# docs/performance.md). Not part of microbench, which runs without root.
+bpfcost: $(OUTPUT)/bench/bpfcost
+$(OUTPUT)/bench/bpfcost: selftests/bench/bpfcost.c $(OUTPUT)/mcpwire.skel.h
+	$(call msg,BENCH,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< -lbpf -lelf -lz -o $@
+
 # Userspace micro-benchmarks: print figures, assert nothing.
 microbench: $(BENCH_BINS)
 	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
@@ -153,7 +162,7 @@ unit: $(TEST_BINS)
 # Integration tests: root, network namespaces, real MCP servers. Each script
 # prints TAP and "N passed, N failed"; all run even when one fails.
 INTEGRATION_SCRIPTS := run.sh stdio.sh calllog.sh mcptop.sh dashboards.sh http-full.sh pcap.sh \
-	transports.sh bigmsg.sh ipv6.sh netdelay.sh unix.sh scope.sh
+	transports.sh bigmsg.sh ipv6.sh netdelay.sh unix.sh scope.sh netobs.sh
 integration: $(OUTPUT)/mcpwire $(OUTPUT)/mcptop
 	$(Q)rc=0; for t in $(INTEGRATION_SCRIPTS); do selftests/integration/$$t || rc=1; done; exit $$rc
 

@@ -29,6 +29,11 @@ char LICENSE[] SEC("license") = "GPL";
 /* mw_classify_stdio() (mcpwire.bpf.h) returns these as plain numbers. */
 _Static_assert(MW_CLASS_NOT_MCP == 0 && MW_CLASS_JSON == 3 && MW_CLASS_MAYBE == 4,
 	       "mw_classify_stdio return values");
+/* mw_classify_first() copies MW_CLASSIFY_LEN bytes for either check, and the
+ * stdio callback masks its index with MW_STDIO_CLASSIFY_LEN - 1. */
+_Static_assert(MW_CLASSIFY_LEN == MW_STDIO_CLASSIFY_LEN &&
+	       (MW_STDIO_CLASSIFY_LEN & (MW_STDIO_CLASSIFY_LEN - 1)) == 0,
+	       "stdio check length");
 
 /* Knobs, set by userspace between open and load (capture.c). */
 const volatile __u32 self_tgid = 0;		/* mcpwire itself: never traced */
@@ -58,10 +63,20 @@ struct {
 	__type(value, struct mw_conn);
 } conns SEC(".maps");
 
+/*
+ * Arguments a data syscall's entry stashes for its exit: task local storage,
+ * one slot per thread, reused (kind MW_ARGS_NONE when empty) rather than a
+ * hash entry created and deleted per syscall. On the development VM a
+ * pid_tgid hash cost ~450 ns per captured syscall (update, lookup, delete),
+ * this ~190 ns; the exit of a filtered syscall in a thread that never
+ * stashed ends at one load (mw_exit_jump), ~20 ns less than a hash miss.
+ * Kernel >= 5.12 (task storage in tracing programs), below the 5.17 that
+ * bpf_loop needs anyway.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MW_ARGS_MAX);
-	__type(key, __u64); /* pid_tgid */
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* required for local storage */
+	__type(key, int);
 	__type(value, struct mw_args);
 } args SEC(".maps");
 
@@ -87,6 +102,22 @@ static __always_inline void mw_drop(__u32 reason, __u64 n)
 
 	if (v)
 		*v += n;
+}
+
+/*
+ * Wake-up policy of the ring buffer. By default bpf_ringbuf_output() wakes
+ * the consumer whenever it had caught up, which for a trickle of small MCP
+ * messages is every event: an irq_work and a wake-up per syscall, about
+ * 1.5 µs each on the development VM, more than the whole capture. Instead
+ * the consumer is woken once MW_RB_WAKEUP_BYTES are waiting, and otherwise
+ * finds the events on its own within CAPTURE_POLL_MS (capture.c).
+ */
+#define MW_RB_WAKEUP_BYTES (256 << 10)
+
+static __always_inline __u64 mw_rb_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= MW_RB_WAKEUP_BYTES ?
+		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline __u64 mw_min(__u64 a, __u64 b)
@@ -135,17 +166,24 @@ static __always_inline bool mw_dir_traced(__u32 family, __u64 fd, __u32 dir)
 	return fd == 0 ? dir == MW_DIR_RECV : dir == MW_DIR_SEND;
 }
 
-/* The current task's struct file for fd, NULL when there is none. */
+/*
+ * The current task's struct file for fd, NULL when there is none. The walk
+ * to the fd array uses BTF-typed pointers (bpf_get_current_task_btf, 5.11):
+ * plain loads, a fault reading as 0, instead of a bpf_probe_read_kernel()
+ * call per pointer; this runs on every copied syscall (mw_conn_reused), where
+ * the four calls it replaces cost ~150 ns. The array index is a variable, so
+ * that element is still read with the helper.
+ */
 static __noinline struct file *mw_fd_file(__u32 fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
 	struct file **fds;
 	struct file *f = NULL;
 
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fdt || fd >= fdt->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
+	fds = fdt->fd;
 	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]))
 		return NULL;
 #ifdef MW_CORE_BREAK
@@ -248,7 +286,7 @@ static __always_inline void mw_emit_close(__u64 key, struct mw_conn *c)
 	mw_hdr_fill(&e.hdr, MW_EV_CLOSE, key, c->gen);
 	e.bytes_sent = c->off[MW_DIR_SEND];
 	e.bytes_recv = c->off[MW_DIR_RECV];
-	if (bpf_ringbuf_output(&events, &e, sizeof(e), 0))
+	if (bpf_ringbuf_output(&events, &e, sizeof(e), mw_rb_flags()))
 		mw_drop(MW_DROP_RINGBUF_FULL, 1);
 }
 
@@ -358,40 +396,51 @@ static __always_inline bool mw_fd_wanted(__u32 tgid, __u64 fd, __u32 dir)
 	return family && mw_dir_traced(family, fd, dir);
 }
 
-static __always_inline void mw_stash(__u64 pid_tgid, __u32 fd, __u64 ptr, __u32 iovcnt,
-				     __u32 kind, __u32 dir)
+/* The current thread's stash slot, created on first use when create. */
+static __always_inline struct mw_args *mw_args_slot(bool create)
 {
-	struct mw_args a = {
-		.ptr = ptr,
-		.fd = fd,
-		.iovcnt = iovcnt,
-		.kind = kind,
-		.dir = dir,
-	};
+	return bpf_task_storage_get(&args, bpf_get_current_task_btf(), NULL,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
 
-	if (bpf_map_update_elem(&args, &pid_tgid, &a, BPF_ANY))
+static __always_inline void mw_stash(__u32 sys, __u32 fd, __u64 ptr, __u32 iovcnt, __u32 kind,
+				     __u32 dir)
+{
+	struct mw_args *a = mw_args_slot(true);
+
+	if (!a) {
+		/* out of memory, or task storage busy on this CPU (a nested
+		 * program): this syscall is not captured */
 		mw_drop(MW_DROP_ARGS_TABLE_FULL, 1);
+		return;
+	}
+	a->ptr = ptr;
+	a->fd = fd;
+	a->iovcnt = iovcnt;
+	a->dir = dir;
+	a->sys = sys;
+	a->kind = kind;
 }
 
-static __always_inline int mw_enter_buf(__u64 fd, __u64 buf, __u32 dir)
+static __always_inline int mw_enter_buf(__u32 sys, __u64 fd, __u64 buf, __u32 dir)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 
 	if (mw_fd_wanted(pid_tgid >> 32, fd, dir))
-		mw_stash(pid_tgid, fd, buf, 0, MW_ARGS_BUF, dir);
+		mw_stash(sys, fd, buf, 0, MW_ARGS_BUF, dir);
 	return 0;
 }
 
-static __always_inline int mw_enter_iov(__u64 fd, __u64 iov, __u64 iovcnt, __u32 dir)
+static __always_inline int mw_enter_iov(__u32 sys, __u64 fd, __u64 iov, __u64 iovcnt, __u32 dir)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 
 	if (mw_fd_wanted(pid_tgid >> 32, fd, dir))
-		mw_stash(pid_tgid, fd, iov, iovcnt > 0xffffffffULL ? 0 : iovcnt, MW_ARGS_IOV, dir);
+		mw_stash(sys, fd, iov, iovcnt > 0xffffffffULL ? 0 : iovcnt, MW_ARGS_IOV, dir);
 	return 0;
 }
 
-static __always_inline int mw_enter_msg(__u64 fd, __u64 msg, __u32 dir)
+static __always_inline int mw_enter_msg(__u32 sys, __u64 fd, __u64 msg, __u32 dir)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct user_msghdr mh = {};
@@ -402,8 +451,8 @@ static __always_inline int mw_enter_msg(__u64 fd, __u64 msg, __u32 dir)
 	 * offset over the bytes moved and userspace sees the gap. */
 	if (bpf_probe_read_user(&mh, sizeof(mh), (void *)msg))
 		mw_drop(MW_DROP_READ_FAULT, 1);
-	mw_stash(pid_tgid, fd, (__u64)mh.msg_iov,
-		 mh.msg_iovlen > 0xffffffffULL ? 0 : mh.msg_iovlen, MW_ARGS_IOV, dir);
+	mw_stash(sys, fd, (__u64)mh.msg_iov, mh.msg_iovlen > 0xffffffffULL ? 0 : mh.msg_iovlen,
+		 MW_ARGS_IOV, dir);
 	return 0;
 }
 
@@ -440,6 +489,11 @@ struct mw_emit {
  */
 struct mw_scratch {
 	struct mw_emit m;
+	/* mw_classify_stdio_step()'s state and input, for the same reason */
+	struct mw_stdio_scan stdio;
+	unsigned char stdio_b[MW_STDIO_CLASSIFY_LEN];
+	__u32 stdio_n;	/* bytes in stdio_b */
+	__s32 stdio_cls; /* verdict, enum mw_class */
 	struct mw_data_event e;
 	/* Never output: lets the verifier bound a copy to e.data + fill with
 	 * fill, n <= MW_CHUNK_MAX, as it cannot prove fill + n <= MW_CHUNK_MAX. */
@@ -467,7 +521,8 @@ static __always_inline void mw_flush(struct mw_emit *m, struct mw_data_event *e)
 	e->syscall_len = m->total;
 	e->dir = m->dir;
 	e->flags = m->chunk_flags;
-	if (bpf_ringbuf_output(&events, e, offsetof(struct mw_data_event, data) + fill, 0)) {
+	if (bpf_ringbuf_output(&events, e, offsetof(struct mw_data_event, data) + fill,
+			       mw_rb_flags())) {
 		mw_drop(MW_DROP_RINGBUF_FULL, 1);
 		return;
 	}
@@ -547,21 +602,49 @@ static long mw_emit_step(__u32 i, void *ctx)
 	return 0;
 }
 
-/* Classifies a candidate on its first data. Returns true when the connection
- * is (now) MCP; false drops it for good, or for this syscall on a fault. */
-/*
- * Global, not static: the verifier checks a global function once, on its own,
- * instead of in the context of every exit program that reaches it. Inlined,
- * the unrolled byte loops of the classifiers took mcpwire's load time from
- * 0.15 s to 4.5 s.
- */
-__noinline int mw_classify_stdio_buf(const struct mw_classify_buf *cb, unsigned int n)
+/* One byte of the stdio check (mcpwire.bpf.h). Returns 1 to stop. */
+static long mw_classify_stdio_cb(__u32 i, void *ctx)
 {
-	if (!cb) /* the verifier checks global functions for any caller */
-		return MW_CLASS_NOT_MCP;
-	return mw_classify_stdio(cb->b, n);
+	__u32 zero = 0;
+	struct mw_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	int r;
+
+	if (!s)
+		return 1;
+	if (i >= s->stdio_n) {
+		s->stdio_cls = i < MW_STDIO_CLASSIFY_LEN ? MW_CLASS_MAYBE : MW_CLASS_NOT_MCP;
+		return 1;
+	}
+	r = mw_classify_stdio_step(&s->stdio, s->stdio_b[i & (MW_STDIO_CLASSIFY_LEN - 1)]);
+	if (r == MW_STDIO_MORE)
+		return 0;
+	s->stdio_cls = r;
+	return 1;
 }
 
+/* mw_classify_stdio(b, n) through bpf_loop (see mcpwire.bpf.h for why). */
+static __always_inline int mw_classify_stdio_bpf(const unsigned char *b, __u64 n)
+{
+	__u32 zero = 0;
+	struct mw_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+
+	if (!s)
+		return MW_CLASS_NOT_MCP;
+	__builtin_memset(&s->stdio, 0, sizeof(s->stdio));
+	__builtin_memcpy(s->stdio_b, b, MW_STDIO_CLASSIFY_LEN);
+	s->stdio_n = n;
+	/* 16 bytes without a verdict, or n == 16 and all were matched */
+	s->stdio_cls = MW_CLASS_NOT_MCP;
+	bpf_loop(MW_STDIO_CLASSIFY_LEN + 1, mw_classify_stdio_cb, NULL, 0);
+	return s->stdio_cls;
+}
+
+/*
+ * Global, not static: the verifier checks a global function once, on its own,
+ * instead of along every path of the capture program that reaches it.
+ * Inlined, the unrolled byte loops of the classifiers took mcpwire's load
+ * time from 0.15 s to 4.5 s.
+ */
 __noinline int mw_classify_http_buf(const struct mw_classify_buf *cb, unsigned int n)
 {
 	if (!cb)
@@ -569,6 +652,8 @@ __noinline int mw_classify_http_buf(const struct mw_classify_buf *cb, unsigned i
 	return mw_classify(cb->b, n);
 }
 
+/* Classifies a candidate on its first data. Returns true when the connection
+ * is (now) MCP; false drops it for good, or for this syscall on a fault. */
 static __noinline bool mw_classify_first(__u64 key, struct mw_conn *c, struct mw_args *a,
 					 __u64 ret)
 {
@@ -592,7 +677,7 @@ static __noinline bool mw_classify_first(__u64 key, struct mw_conn *c, struct mw
 		return false;
 	}
 	cls = mw_stdio(c->family, a->fd) ?
-		      mw_classify_stdio_buf((const struct mw_classify_buf *)b, (unsigned int)n) :
+		      mw_classify_stdio_bpf(b, n) :
 		      mw_classify_http_buf((const struct mw_classify_buf *)b, (unsigned int)n);
 	/* A unix socket beyond fd 0/1 carries MCP as HTTP only: bare JSON there
 	 * is a stdio client's end (the server's end is traced) or Node's IPC
@@ -668,7 +753,7 @@ static __noinline void mw_emit_open(__u64 key, struct mw_conn *c)
 	bpf_get_current_comm(e.comm, sizeof(e.comm));
 	if (c->family == MW_FAM_UNIX)
 		mw_unix_path(&e, *(__u64 *)c->laddr, *(__u64 *)c->raddr);
-	if (bpf_ringbuf_output(&events, &e, sizeof(e), 0))
+	if (bpf_ringbuf_output(&events, &e, sizeof(e), mw_rb_flags()))
 		/* Data still flows; userspace opens the key implicitly. */
 		mw_drop(MW_DROP_RINGBUF_FULL, 1);
 }
@@ -686,12 +771,12 @@ static __noinline bool mw_conn_reused(struct mw_conn *c, __u32 fd)
 }
 
 /*
- * The body of every data syscall's exit probe. Global (not static, not
- * inlined) so the verifier checks it once for all eight exit programs rather
- * than once per program: that took mcpwire's start-up from ~2.5 s to a
- * fraction of it. It only needs the syscall's return value.
+ * What a data syscall's exit does when its entry stashed arguments: classify
+ * a candidate on its first bytes, emit OPEN once, and copy the bytes moved
+ * into DATA events. Runs in mw_exit_capture only, the one program the eight
+ * exit programs tail-call, so the verifier checks it once per load.
  */
-__noinline int mw_exit_data(long ret)
+static __always_inline int mw_exit_data(long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct mw_scratch *s;
@@ -701,11 +786,11 @@ __noinline int mw_exit_data(long ret)
 	__u32 zero = 0, family;
 	__u64 key;
 
-	ap = bpf_map_lookup_elem(&args, &pid_tgid);
-	if (!ap)
-		return 0; /* missed entry */
+	ap = mw_args_slot(false);
+	if (!ap || ap->kind == MW_ARGS_NONE)
+		return 0; /* emptied since mw_exit_jump looked */
 	a = *ap;
-	bpf_map_delete_elem(&args, &pid_tgid);
+	ap->kind = MW_ARGS_NONE;
 	if (ret <= 0)
 		return 0;
 
@@ -761,56 +846,113 @@ __noinline int mw_exit_data(long ret)
 	return 0;
 }
 
+/*
+ * The eight data exits share one program. Each exit program is a filter that
+ * tail-calls mw_exit_capture when its entry stashed arguments: a tail call
+ * keeps the tracepoint context (ctx->ret) and the verifier checks the capture
+ * path once, in mw_exit_capture, instead of once in every exit program (eight
+ * times ~220k processed instructions, 2.5 s of start-up on kernel 6.18).
+ * Tail calls only join programs of one type: these are all tracepoints.
+ * The slot is filled by libbpf at load, from the initializer below.
+ */
+int mw_exit_capture(struct trace_event_raw_sys_exit *ctx);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32)); /* no BTF key type: prog arrays refuse one */
+	__array(values, int (void *));
+} exit_progs SEC(".maps") = {
+	.values = { [0] = (void *)&mw_exit_capture },
+};
+
+/* SEC("tp") without a tracepoint name: loaded, never attached. */
+SEC("tp")
+int mw_exit_capture(struct trace_event_raw_sys_exit *ctx)
+{
+	return mw_exit_data(ctx->ret);
+}
+
+/*
+ * Body of the eight data exit programs: a syscall whose entry stashed
+ * nothing (every syscall on a filtered fd) ends at the one `args` look-up.
+ * The stash must be this syscall's: one left by an exit that never ran (a
+ * syscall entered between the attach of its entry and of its exit program)
+ * is dropped rather than applied to another syscall's result.
+ */
+static __always_inline int mw_exit_jump(void *ctx, __u32 sys)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct mw_args *a;
+
+	/* A thread that never stashed has no local storage at all (unless
+	 * another BPF tool gave it some): one load instead of a helper call. */
+	if (!task->bpf_storage)
+		return 0;
+	a = bpf_task_storage_get(&args, task, NULL, 0);
+	if (!a || a->kind == MW_ARGS_NONE)
+		return 0;
+	if (a->sys != sys) {
+		a->kind = MW_ARGS_NONE;
+		return 0;
+	}
+	bpf_tail_call(ctx, &exit_progs, 0);
+	/* Reached only when the jump failed (empty slot): the bytes are lost. */
+	a->kind = MW_ARGS_NONE;
+	mw_drop(MW_DROP_TAIL_CALL, 1);
+	return 0;
+}
+
 /* ssize_t read(int fd, void *buf, size_t count); */
 SEC("tp/syscalls/sys_enter_read")
 int mw_enter_read(struct trace_event_raw_sys_enter *ctx)
 {
-	return mw_enter_buf(ctx->args[0], ctx->args[1], MW_DIR_RECV);
+	return mw_enter_buf(MW_SYS_READ, ctx->args[0], ctx->args[1], MW_DIR_RECV);
 }
 
 SEC("tp/syscalls/sys_exit_read")
 int mw_exit_read(struct trace_event_raw_sys_exit *ctx)
 {
-	return mw_exit_data(ctx->ret);
+	return mw_exit_jump(ctx, MW_SYS_READ);
 }
 
 /* ssize_t write(int fd, const void *buf, size_t count); */
 SEC("tp/syscalls/sys_enter_write")
 int mw_enter_write(struct trace_event_raw_sys_enter *ctx)
 {
-	return mw_enter_buf(ctx->args[0], ctx->args[1], MW_DIR_SEND);
+	return mw_enter_buf(MW_SYS_WRITE, ctx->args[0], ctx->args[1], MW_DIR_SEND);
 }
 
 SEC("tp/syscalls/sys_exit_write")
 int mw_exit_write(struct trace_event_raw_sys_exit *ctx)
 {
-	return mw_exit_data(ctx->ret);
+	return mw_exit_jump(ctx, MW_SYS_WRITE);
 }
 
 /* ssize_t readv(int fd, const struct iovec *iov, int iovcnt); */
 SEC("tp/syscalls/sys_enter_readv")
 int mw_enter_readv(struct trace_event_raw_sys_enter *ctx)
 {
-	return mw_enter_iov(ctx->args[0], ctx->args[1], ctx->args[2], MW_DIR_RECV);
+	return mw_enter_iov(MW_SYS_READV, ctx->args[0], ctx->args[1], ctx->args[2], MW_DIR_RECV);
 }
 
 SEC("tp/syscalls/sys_exit_readv")
 int mw_exit_readv(struct trace_event_raw_sys_exit *ctx)
 {
-	return mw_exit_data(ctx->ret);
+	return mw_exit_jump(ctx, MW_SYS_READV);
 }
 
 /* ssize_t writev(int fd, const struct iovec *iov, int iovcnt); */
 SEC("tp/syscalls/sys_enter_writev")
 int mw_enter_writev(struct trace_event_raw_sys_enter *ctx)
 {
-	return mw_enter_iov(ctx->args[0], ctx->args[1], ctx->args[2], MW_DIR_SEND);
+	return mw_enter_iov(MW_SYS_WRITEV, ctx->args[0], ctx->args[1], ctx->args[2], MW_DIR_SEND);
 }
 
 SEC("tp/syscalls/sys_exit_writev")
 int mw_exit_writev(struct trace_event_raw_sys_exit *ctx)
 {
-	return mw_exit_data(ctx->ret);
+	return mw_exit_jump(ctx, MW_SYS_WRITEV);
 }
 
 /* ssize_t recvfrom(int sockfd, void *buf, size_t len, int flags,
@@ -822,13 +964,13 @@ int mw_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
 	 * count them twice. */
 	if (ctx->args[3] & MW_MSG_PEEK)
 		return 0;
-	return mw_enter_buf(ctx->args[0], ctx->args[1], MW_DIR_RECV);
+	return mw_enter_buf(MW_SYS_RECVFROM, ctx->args[0], ctx->args[1], MW_DIR_RECV);
 }
 
 SEC("tp/syscalls/sys_exit_recvfrom")
 int mw_exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
 {
-	return mw_exit_data(ctx->ret);
+	return mw_exit_jump(ctx, MW_SYS_RECVFROM);
 }
 
 /* ssize_t sendto(int sockfd, const void *buf, size_t len, int flags,
@@ -836,13 +978,13 @@ int mw_exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
 SEC("tp/syscalls/sys_enter_sendto")
 int mw_enter_sendto(struct trace_event_raw_sys_enter *ctx)
 {
-	return mw_enter_buf(ctx->args[0], ctx->args[1], MW_DIR_SEND);
+	return mw_enter_buf(MW_SYS_SENDTO, ctx->args[0], ctx->args[1], MW_DIR_SEND);
 }
 
 SEC("tp/syscalls/sys_exit_sendto")
 int mw_exit_sendto(struct trace_event_raw_sys_exit *ctx)
 {
-	return mw_exit_data(ctx->ret);
+	return mw_exit_jump(ctx, MW_SYS_SENDTO);
 }
 
 /* ssize_t recvmsg(int sockfd, struct msghdr *msg, int flags); */
@@ -851,26 +993,26 @@ int mw_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
 {
 	if (ctx->args[2] & MW_MSG_PEEK)
 		return 0;
-	return mw_enter_msg(ctx->args[0], ctx->args[1], MW_DIR_RECV);
+	return mw_enter_msg(MW_SYS_RECVMSG, ctx->args[0], ctx->args[1], MW_DIR_RECV);
 }
 
 SEC("tp/syscalls/sys_exit_recvmsg")
 int mw_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
 {
-	return mw_exit_data(ctx->ret);
+	return mw_exit_jump(ctx, MW_SYS_RECVMSG);
 }
 
 /* ssize_t sendmsg(int sockfd, const struct msghdr *msg, int flags); */
 SEC("tp/syscalls/sys_enter_sendmsg")
 int mw_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
 {
-	return mw_enter_msg(ctx->args[0], ctx->args[1], MW_DIR_SEND);
+	return mw_enter_msg(MW_SYS_SENDMSG, ctx->args[0], ctx->args[1], MW_DIR_SEND);
 }
 
 SEC("tp/syscalls/sys_exit_sendmsg")
 int mw_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 {
-	return mw_exit_data(ctx->ret);
+	return mw_exit_jump(ctx, MW_SYS_SENDMSG);
 }
 
 /*
@@ -909,7 +1051,7 @@ int mw_enter_connect(struct trace_event_raw_sys_enter *ctx)
 
 	if ((pid_tgid >> 32) == self_tgid || (__s32)ctx->args[0] < 0)
 		return 0;
-	mw_stash(pid_tgid, ctx->args[0], 0, 0, MW_ARGS_CONNECT, 0);
+	mw_stash(MW_SYS_CONNECT, ctx->args[0], 0, 0, MW_ARGS_CONNECT, 0);
 	return 0;
 }
 
@@ -917,14 +1059,15 @@ SEC("tp/syscalls/sys_exit_connect")
 int mw_exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct mw_args *ap;
+	struct mw_args *ap = mw_args_slot(false);
 	__u32 fd;
 
-	ap = bpf_map_lookup_elem(&args, &pid_tgid);
-	if (!ap)
+	if (!ap || ap->kind == MW_ARGS_NONE)
 		return 0; /* missed entry */
 	fd = ap->fd;
-	bpf_map_delete_elem(&args, &pid_tgid);
+	ap->kind = MW_ARGS_NONE;
+	if (ap->sys != MW_SYS_CONNECT)
+		return 0;
 	/* A non-blocking connect is still ours: the role is known now and the
 	 * 4-tuple is set before the SYN goes out. */
 	if (ctx->ret != 0 && ctx->ret != -MW_EINPROGRESS)

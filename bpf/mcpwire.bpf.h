@@ -25,7 +25,6 @@
  * load (capture_open()), fdinfo never below MW_FDINFO_MAX. */
 #define MW_FDINFO_MAX 65536
 #define MW_CONNS_MAX 65536
-#define MW_ARGS_MAX 16384
 /* Network namespaces in scope (--network/--bridge); scope/set.h SCOPE_SET_MAX. */
 #define MW_SCOPE_NETNS_MAX 4096
 
@@ -66,11 +65,25 @@ struct mw_conn {
 	__u8 laddr[16], raddr[16];
 };
 
-/* Syscall arguments stashed at entry for the exit, keyed by pid_tgid. */
+/* Syscall arguments stashed at entry for the exit, one slot per thread. */
 enum mw_args_kind {
+	MW_ARGS_NONE = 0,    /* slot empty: nothing stashed, or the exit took it */
 	MW_ARGS_BUF = 1,     /* read/write/recvfrom/sendto: buf */
 	MW_ARGS_IOV = 2,     /* readv/writev, recvmsg/sendmsg via msg_iov */
 	MW_ARGS_CONNECT = 3, /* connect: only the fd */
+};
+
+/* The syscall that stashed, so an exit only takes its own entry's args. */
+enum mw_sys {
+	MW_SYS_READ = 1,
+	MW_SYS_WRITE,
+	MW_SYS_READV,
+	MW_SYS_WRITEV,
+	MW_SYS_RECVFROM,
+	MW_SYS_SENDTO,
+	MW_SYS_RECVMSG,
+	MW_SYS_SENDMSG,
+	MW_SYS_CONNECT,
 };
 
 struct mw_args {
@@ -79,6 +92,8 @@ struct mw_args {
 	__u32 iovcnt; /* MW_ARGS_IOV only */
 	__u32 kind;   /* enum mw_args_kind */
 	__u32 dir;    /* enum mw_dir */
+	__u32 sys;    /* enum mw_sys */
+	__u32 pad;
 };
 
 /*
@@ -92,70 +107,95 @@ struct mw_args {
  * with key one of those six. That rules out the JSON a shell pipeline carries
  * from curl or jq ({"status":…, {"name":…) at the cost of 16 bytes.
  *
- * Plain C on the bytes the probe copied, shared with the unit test
- * (selftests/unit/test_stdio.c); the loop has a constant bound and indexes
- * with the loop counter only, which the verifier checks once per unrolled
- * step. Returns enum mw_class (classify.h): MW_CLASS_JSON, MW_CLASS_MAYBE
- * when the bytes ran out while still matching, MW_CLASS_NOT_MCP.
+ * Plain C, shared with the unit test (selftests/unit/test_stdio.c), as one
+ * step per byte: the BPF side runs mw_classify_stdio_step() as a bpf_loop
+ * callback on state kept in a map value, so the verifier checks one step
+ * once with the state unknown. Unrolled over 16 bytes with the state in
+ * registers, the verifier followed every (position, state, key length)
+ * combination separately: ~160k of the ~220k instructions it processed for
+ * the capture path. Userspace loops with mw_classify_stdio().
  */
 #define MW_STDIO_CLASSIFY_LEN 16
 
-static inline int mw_classify_stdio(const unsigned char *b, unsigned int n)
+enum mw_stdio_state {
+	MW_STDIO_START = 0, /* before '{' or '[' */
+	MW_STDIO_BATCH = 1, /* after '[', before '{' */
+	MW_STDIO_OBJ = 2,   /* after '{', before the first key's '"' */
+	MW_STDIO_KEY = 3,   /* inside the first key */
+};
+
+/* Returned by mw_classify_stdio_step() while it needs more bytes. */
+#define MW_STDIO_MORE (-1)
+
+struct mw_stdio_scan {
+	unsigned long long key; /* key bytes so far, packed big-endian */
+	unsigned int st;	/* enum mw_stdio_state */
+	unsigned int klen;	/* bytes in key */
+};
+
+/* Feeds one byte to s (zeroed before the first). Returns MW_STDIO_MORE, or
+ * the verdict: 3 (MW_CLASS_JSON) or 0 (MW_CLASS_NOT_MCP). */
+static inline int mw_classify_stdio_step(struct mw_stdio_scan *s, unsigned char c)
 {
 	/* keys packed big-endian into a u64, as the loop collects them */
 	const unsigned long long k_jsonrpc = 0x6a736f6e727063ULL, k_method = 0x6d6574686f64ULL,
 				 k_result = 0x726573756c74ULL, k_params = 0x706172616d73ULL,
 				 k_error = 0x6572726f72ULL, k_id = 0x6964ULL;
-	enum { ST_START, ST_BATCH, ST_OBJ, ST_KEY };
-	unsigned long long key = 0;
-	unsigned int i, st = ST_START, klen = 0;
+	int ws = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+	unsigned long long key;
+
+	switch (s->st) {
+	case MW_STDIO_START:
+		if (c == '{')
+			s->st = MW_STDIO_OBJ;
+		else if (c == '[')
+			s->st = MW_STDIO_BATCH;
+		else if (!ws)
+			return 0; /* MW_CLASS_NOT_MCP */
+		return MW_STDIO_MORE;
+	case MW_STDIO_BATCH:
+		if (c == '{')
+			s->st = MW_STDIO_OBJ;
+		else if (!ws)
+			return 0;
+		return MW_STDIO_MORE;
+	case MW_STDIO_OBJ:
+		if (c == '"')
+			s->st = MW_STDIO_KEY;
+		else if (!ws)
+			return 0;
+		return MW_STDIO_MORE;
+	case MW_STDIO_KEY:
+		key = s->key;
+		if (c == '"')
+			return key == k_jsonrpc || key == k_method || key == k_result ||
+			       key == k_params || key == k_error || key == k_id ?
+				       3 /* MW_CLASS_JSON */ : 0;
+		if (++s->klen > 7)
+			return 0;
+		s->key = key << 8 | c;
+		return MW_STDIO_MORE;
+	default:
+		return 0;
+	}
+}
+
+/* The check on b[0, n): 3 (MW_CLASS_JSON), 4 (MW_CLASS_MAYBE) when the bytes
+ * ran out while still matching, 0 (MW_CLASS_NOT_MCP). */
+static inline int mw_classify_stdio(const unsigned char *b, unsigned int n)
+{
+	struct mw_stdio_scan s = { 0, MW_STDIO_START, 0 };
+	unsigned int i;
+	int r;
 
 	if (n > MW_STDIO_CLASSIFY_LEN)
 		n = MW_STDIO_CLASSIFY_LEN;
-#ifdef __clang__
-#pragma unroll
-#endif
-	for (i = 0; i < MW_STDIO_CLASSIFY_LEN; i++) {
-		unsigned char c;
-		int ws;
-
-		if (i >= n)
-			return 4; /* MW_CLASS_MAYBE */
-		c = b[i];
-		ws = c == ' ' || c == '\t' || c == '\r' || c == '\n';
-		switch (st) {
-		case ST_START:
-			if (c == '{')
-				st = ST_OBJ;
-			else if (c == '[')
-				st = ST_BATCH;
-			else if (!ws)
-				return 0; /* MW_CLASS_NOT_MCP */
-			break;
-		case ST_BATCH:
-			if (c == '{')
-				st = ST_OBJ;
-			else if (!ws)
-				return 0;
-			break;
-		case ST_OBJ:
-			if (c == '"')
-				st = ST_KEY;
-			else if (!ws)
-				return 0;
-			break;
-		default: /* ST_KEY */
-			if (c == '"')
-				return key == k_jsonrpc || key == k_method || key == k_result ||
-				       key == k_params || key == k_error || key == k_id ?
-					       3 /* MW_CLASS_JSON */ : 0;
-			if (++klen > 7)
-				return 0;
-			key = key << 8 | c;
-			break;
-		}
+	for (i = 0; i < n; i++) {
+		r = mw_classify_stdio_step(&s, b[i]);
+		if (r != MW_STDIO_MORE)
+			return r;
 	}
-	return 0;
+	return n < MW_STDIO_CLASSIFY_LEN ? 4 /* MW_CLASS_MAYBE */ : 0;
 }
 
 #endif /* MCPWIRE_BPF_H */

@@ -62,7 +62,8 @@ enum mw_drop_reason {
 	MW_DROP_CONN_TABLE_FULL = 3,
 	MW_DROP_IOV_LIMIT = 4,	  /* more iovecs than MW_IOV_MAX */
 	MW_DROP_ARGS_TABLE_FULL = 5,
-	MW_DROP__MAX = 6,
+	MW_DROP_TAIL_CALL = 6,	  /* exit could not jump to the capture program */
+	MW_DROP__MAX = 7,
 };
 
 #define MW_IOV_MAX 16

@@ -26,6 +26,7 @@
 #include "http/http_server.h"
 #include "mcp/mcp.h"
 #include "metrics/metrics.h"
+#include "netobs/netobs.h"
 #include "scope/resolve.h"
 #include "scope/scope.h"
 #include "stream/stream.h"
@@ -95,7 +96,8 @@ static void main_usage(FILE *f)
 		"  --network NAME           report only containers on Docker network NAME\n"
 		"                           (its bridge looked up through the Docker Engine API)\n"
 		"  --bridge IFNAME          report only network namespaces with a veth on bridge\n"
-		"                           IFNAME (docs/scope.md)\n"
+		"                           IFNAME (docs/scope.md), and measure its network\n"
+		"                           with tc programs on the veths (docs/network.md)\n"
 		"  --docker-socket PATH     the Docker Engine API's socket for --network\n"
 		"                           (default /var/run/docker.sock)\n"
 		"  -v, --verbose            log start-up details and the BPF verifier log\n"
@@ -291,7 +293,7 @@ static void main_export_scope(struct scope *sc, struct capture *cap, struct metr
 
 /* The start-up line saying what this node's kernel offers and which hooks
  * were attached (docs/kernels.md), and mcpwire_kernel_info. */
-static void main_report_kernel(struct capture *cap, struct metrics *m)
+static void main_report_kernel(struct capture *cap, struct metrics *m, const char *tc_bridge)
 {
 	struct kernel_info ki;
 	char hooks[512];
@@ -301,11 +303,12 @@ static void main_report_kernel(struct capture *cap, struct metrics *m)
 	metrics_kernel_info_set(m, ki.release, ki.features_str);
 	metrics_publish(m); /* in the first /metrics, which may come before a tick */
 	fprintf(stderr,
-		"mcpwire: kernel %s (%s; probed in %.0f ms): hooks attached: %s; "
-		"kprobes, fentry, uprobes, tc not used by this build (syscall tracepoints "
-		"are its capture path)\n",
+		"mcpwire: kernel %s (%s; probed in %.0f ms): hooks attached: %s; tc: %s%s; "
+		"kprobes, fentry, uprobes not used by this build (syscall tracepoints are its "
+		"capture path)\n",
 		ki.release, ki.features_str[0] ? ki.features_str : "no features", ki.probe_ms,
-		hooks);
+		hooks, tc_bridge ? "ingress and egress on the veths of " : "not attached (no --bridge or --network)",
+		tc_bridge ? tc_bridge : "");
 }
 
 /* --read: the pipeline's timers run on capture time, driven by the replay. */
@@ -442,6 +445,7 @@ int main(int argc, char **argv)
 	struct http_server *http = NULL;
 	struct capture *cap = NULL;
 	struct calllog *calls = NULL;
+	struct netobs *net = NULL;
 	struct scope *scope = NULL;
 	struct sigaction sa = { .sa_handler = main_on_signal };
 	struct sigaction sa_hup = { .sa_handler = main_on_hup };
@@ -559,7 +563,21 @@ int main(int argc, char **argv)
 			o.network ? o.network : "", o.network ? ")" : "", ss.ports, ss.namespaces);
 	}
 
-	main_report_kernel(cap, m);
+	/* --- network side (netobs/): tc programs on the veths of the bridge
+	 * of --bridge/--network --- */
+	if (scope_bridge) {
+		struct netobs_config ncfg = { .verbose = o.verbose };
+
+		rc = netobs_start(&net, scope_bridge, &ncfg, err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "mcpwire: %s\n", err);
+			rc = 1;
+			goto cleanup;
+		}
+	}
+	/* --- end of network side --- */
+
+	main_report_kernel(cap, m, net ? scope_bridge : NULL);
 	http_server_set_ready(http, 1);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -603,6 +621,7 @@ int main(int argc, char **argv)
 				metrics_call_log_errors_set(m, calllog_errors(calls));
 			}
 			main_export_totals(cap, st, m);
+			netobs_poll(net, mcp, m, now); /* network side; NULL: no --bridge */
 			if (scope)
 				main_export_scope(scope, cap, m);
 			metrics_publish(m);
@@ -612,6 +631,7 @@ int main(int argc, char **argv)
 	rc = 0;
 
 cleanup:
+	netobs_stop(net); /* removes only the tc hooks mcpwire added */
 	capture_close(cap);
 	scope_close(scope);
 	http_server_stop(http);

@@ -27,8 +27,11 @@
 #define CAPTURE_DEF_TAIL (64u << 10)
 #define CAPTURE_DEF_RINGBUF (16u << 20)
 #define CAPTURE_SWEEP_NS (5ull * 1000000000ull)
-/* Pause after a drain that found events waiting; see capture_poll(). */
-#define CAPTURE_BATCH_NS 1000000L
+/* The BPF side wakes the poll only once 256 KiB are waiting (mw_rb_flags()
+ * in mcpwire.bpf.c: a wake-up per event cost more than the capture itself),
+ * so a poll never sleeps longer than this and then consumes what it finds:
+ * a trickle of events is seen within this much time. */
+#define CAPTURE_POLL_MS 20
 
 struct capture {
 	struct mcpwire_bpf *skel;
@@ -61,6 +64,7 @@ static const char *const capture_drop_names[MW_DROP__MAX] = {
 	[MW_DROP_CONN_TABLE_FULL] = "conn_table_full",
 	[MW_DROP_IOV_LIMIT] = "iov_limit",
 	[MW_DROP_ARGS_TABLE_FULL] = "args_table_full",
+	[MW_DROP_TAIL_CALL] = "tail_call",
 };
 
 uint64_t capture_malformed(const struct capture *c)
@@ -448,26 +452,25 @@ cleanup:
  * wakes the consumer whenever a record is submitted while the consumer has
  * read everything before it (bpf_ringbuf_commit(), kernel/bpf/ringbuf.c), so
  * a consumer that keeps up is woken, and switched to and from, once per few
- * events, and the irq_work and wake-up are charged to the traced process. So:
- * block in epoll only when the buffer is empty; when a drain found events
- * waiting, sleep CAPTURE_BATCH_NS before the next one. Records submitted
- * meanwhile find the consumer behind and queue no wake-up; the next drain
- * takes them as one batch. Cost: up to 1 ms more latency per event (the
- * dedup window is 1 s), and the ring buffer must hold 1 ms of traffic
- * (16 MiB: far more than two cores can produce in that time).
+ * events, and the irq_work and wake-up are charged to the traced process.
+ * The BPF side therefore asks for a wake-up only past 256 KiB pending
+ * (mw_rb_flags()), and this poll sleeps at most CAPTURE_POLL_MS, then drains
+ * what it finds as one batch. Cost: up to CAPTURE_POLL_MS more latency per
+ * event (the dedup window is 1 s).
  */
 int capture_poll(struct capture *c, int timeout_ms)
 {
 	uint64_t now;
 	int n;
 
-	n = ring_buffer__consume(c->rb);
-	if (n > 0) {
-		struct timespec ts = { 0, CAPTURE_BATCH_NS };
+	if (timeout_ms < 0 || timeout_ms > CAPTURE_POLL_MS)
+		timeout_ms = CAPTURE_POLL_MS;
+	n = ring_buffer__poll(c->rb, timeout_ms);
+	if (n >= 0) {
+		/* a poll that timed out consumed nothing */
+		int more = ring_buffer__consume(c->rb);
 
-		nanosleep(&ts, NULL);
-	} else if (n == 0) {
-		n = ring_buffer__poll(c->rb, timeout_ms);
+		n = more < 0 ? more : n + more;
 	}
 	now = capture_now_ns();
 	if (now - c->last_sweep_ns >= CAPTURE_SWEEP_NS) {

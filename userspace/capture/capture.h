@@ -64,7 +64,9 @@ int capture_open(const struct capture_config *cfg, struct stream_table *st, stru
 		 char *err, size_t errlen);
 
 /*
- * Waits up to timeout_ms (-1: forever) for events and dispatches them.
+ * Waits up to timeout_ms, but never more than 20 ms (the kernel side does not
+ * wake the poll for every event, see capture.c), for events and dispatches
+ * them; -1 means that 20 ms too.
  * Returns the number of ring-buffer records handled, or -errno (-EINTR is not
  * an error for the caller). Also, at most every few seconds, closes the
  * connections of processes that exited without close().
@@ -72,12 +74,13 @@ int capture_open(const struct capture_config *cfg, struct stream_table *st, stru
 int capture_poll(struct capture *c, int timeout_ms);
 
 /* Totals since load, summed over CPUs, indexed by enum mw_drop_reason:
- * ringbuf_full, read_fault, iov_limit, conn_table_full and args_table_full
- * count events; cap_exceeded counts bytes. */
+ * ringbuf_full, read_fault, iov_limit, conn_table_full, args_table_full and
+ * tail_call count events; cap_exceeded counts bytes. */
 void capture_drops(struct capture *c, uint64_t out[MW_DROP__MAX]);
 
 /* Static label for a reason ("ringbuf_full", "read_fault", "cap_exceeded",
- * "conn_table_full", "iov_limit", "args_table_full"); "unknown" otherwise. */
+ * "conn_table_full", "iov_limit", "args_table_full", "tail_call"); "unknown"
+ * otherwise. */
 const char *capture_drop_reason_name(int reason);
 /* Ring-buffer records userspace refused as too short or inconsistent, since
  * load: never trusted, counted instead (mcpwire_events_lost_total

@@ -683,6 +683,21 @@ void mcp_tick(struct mcp_state *s, uint64_t now_ns)
 		mcp_defer_tick(s->defer, now_ns);
 }
 
+int mcp_server_of_endpoint(struct mcp_state *s, const char *label, uint32_t *server, int *named)
+{
+	uint32_t slot = mcp_endpoint_find(&s->eps, label);
+	const struct mcp_endpoint_ent *ent;
+
+	if (slot == MCP_TABLE_NONE)
+		return -ENOENT;
+	ent = &s->eps.ents[slot];
+	/* every message resolves its endpoint at once (mcp_process), so 0
+	 * here is a name the server cap refused: already counted there */
+	*server = ent->server ? ent->server : METRICS_SERVER_OTHER;
+	*named = ent->info != NULL || strcmp(ent->name, ent->label) != 0;
+	return 0;
+}
+
 uint32_t mcp_pending_count(const struct mcp_state *s)
 {
 	return mcp_pair_count(&s->pair);

@@ -69,6 +69,17 @@ const struct proto_sink *mcp_sink(struct mcp_state *s);
 void mcp_tick(struct mcp_state *s, uint64_t now_ns);
 void mcp_free(struct mcp_state *s);
 
+/*
+ * The server behind a server endpoint label ("<ip>:<port>", "[v6]:port", as
+ * proto/msg.h's struct mcp_endpoint names it), for the network side
+ * (userspace/netobs/): 0 with *server (a metrics_server() id) when MCP traffic
+ * of that endpoint was seen and it is still remembered, and *named = 1 when
+ * its name came from a serverInfo (initialize, or a 2026-07-28 result), 0
+ * while it is the fallback label. -ENOENT otherwise. Creates nothing; an
+ * endpoint whose name overflowed the server cap gives METRICS_SERVER_OTHER.
+ */
+int mcp_server_of_endpoint(struct mcp_state *s, const char *label, uint32_t *server, int *named);
+
 /* Requests awaiting an answer (for tests and the API). */
 uint32_t mcp_pending_count(const struct mcp_state *s);
 /* Requests awaiting their answer at a client's socket (mcp/client.h). */

@@ -64,6 +64,17 @@ uint32_t mcp_endpoint_get(struct mcp_endpoints *e, const char *label)
 	return slot;
 }
 
+uint32_t mcp_endpoint_find(const struct mcp_endpoints *e, const char *label)
+{
+	uint32_t h = mcp_str_hash(label);
+
+	for (uint32_t slot = mcp_table_first(&e->t, h); slot != MCP_TABLE_NONE;
+	     slot = mcp_table_next(&e->t, slot))
+		if (!strcmp(e->ents[slot].label, label))
+			return slot;
+	return MCP_TABLE_NONE;
+}
+
 uint32_t mcp_endpoint_server(struct mcp_endpoints *e, uint32_t slot)
 {
 	struct mcp_endpoint_ent *ent = &e->ents[slot];

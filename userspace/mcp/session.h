@@ -50,6 +50,9 @@ void mcp_endpoints_fini(struct mcp_endpoints *e);
 /* Slot for a server endpoint label, created (evicting the least recently used
  * endpoint when full) and marked used. Never MCP_TABLE_NONE. */
 uint32_t mcp_endpoint_get(struct mcp_endpoints *e, const char *label);
+/* Slot of a server endpoint label, MCP_TABLE_NONE when absent; neither
+ * creates nor marks used. */
+uint32_t mcp_endpoint_find(const struct mcp_endpoints *e, const char *label);
 /* The server id to count this endpoint's traffic under (resolves the name
  * through metrics_server(), so overflow is counted per call). */
 uint32_t mcp_endpoint_server(struct mcp_endpoints *e, uint32_t slot);

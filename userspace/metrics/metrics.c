@@ -44,6 +44,13 @@ enum {
 	F_SCOPE_NAMESPACES,
 	F_SCOPE_RESCANS,
 	F_SCOPE_FILTERED,
+	/* network side (userspace/netobs/, docs/network.md) */
+	F_NET_RTT,
+	F_NET_BYTES,
+	F_NET_PACKETS,
+	F_NET_RETRANSMITS,
+	F_NET_RESETS,
+	F_NET_UNATTRIBUTED,
 	F_COUNT,
 };
 
@@ -132,6 +139,29 @@ static const struct metrics_family_def {
 			       "Connections left out because their network namespace was out of "
 			       "scope when they opened or later left it.",
 			       METRICS_COUNTER, 0, 1, { NULL } },
+	[F_NET_RTT] = { "mcp_network_rtt_seconds",
+			"TCP handshake round-trip time of connections to the MCP server, seen on "
+			"the container network's veths.",
+			METRICS_HISTOGRAM, 1, 0, { "server_name" } },
+	[F_NET_BYTES] = { "mcp_network_bytes_total",
+			  "IP bytes of the MCP server's TCP connections on the container network, "
+			  "by direction.",
+			  METRICS_COUNTER, 2, 0, { "server_name", "direction" } },
+	[F_NET_PACKETS] = { "mcp_network_packets_total",
+			    "TCP segments of the MCP server's connections on the container network, "
+			    "by direction.",
+			    METRICS_COUNTER, 2, 0, { "server_name", "direction" } },
+	[F_NET_RETRANSMITS] = { "mcp_network_retransmits_total",
+				"TCP segments of the MCP server's connections whose sequence range "
+				"was already seen.",
+				METRICS_COUNTER, 1, 0, { "server_name" } },
+	[F_NET_RESETS] = { "mcp_network_resets_total",
+			   "TCP segments with RST on the MCP server's connections.",
+			   METRICS_COUNTER, 1, 0, { "server_name" } },
+	[F_NET_UNATTRIBUTED] = { "mcpwire_network_endpoints_unattributed",
+				 "TCP server endpoints on the container network not exported because "
+				 "no MCP traffic was seen for them.",
+				 METRICS_GAUGE, 0, 1, { NULL } },
 };
 
 static const char *const metrics_transports[] = { "streamable_http", "sse", "stdio" };
@@ -696,6 +726,52 @@ void metrics_parse_error(struct metrics *m, const char *reason)
 
 	if (vals[0])
 		metrics_counter_add(m, F_PARSE_ERRORS, vals, 1);
+}
+
+_Static_assert(sizeof(((struct metrics_net_delta *)0)->rtt_buckets) / sizeof(uint64_t) ==
+		       METRICS_NBUCKETS,
+	       "metrics_net_delta buckets");
+
+void metrics_network_add(struct metrics *m, uint32_t server, const struct metrics_net_delta *d)
+{
+	const char *name = metrics_server_name(m, server);
+	struct metrics_series *s;
+
+	for (int dir = 0; dir < 2; dir++) {
+		const char *vals[] = { name, metrics_dirs[dir] };
+
+		s = metrics_get(m, F_NET_BYTES, vals);
+		if (s)
+			s->value += (double)d->bytes[dir];
+		s = metrics_get(m, F_NET_PACKETS, vals);
+		if (s)
+			s->value += (double)d->packets[dir];
+	}
+	s = metrics_get(m, F_NET_RETRANSMITS, (const char *const[]){ name });
+	if (s)
+		s->value += (double)d->retransmits;
+	s = metrics_get(m, F_NET_RESETS, (const char *const[]){ name });
+	if (s)
+		s->value += (double)d->resets;
+	s = metrics_get(m, F_NET_RTT, (const char *const[]){ name });
+	if (s) {
+		for (int i = 0; i < METRICS_NBUCKETS; i++)
+			s->buckets[i] += d->rtt_buckets[i];
+		s->count += d->rtt_count;
+		s->sum += d->rtt_sum_s;
+	}
+	metrics_changed(m);
+}
+
+void metrics_network_unattributed_set(struct metrics *m, uint64_t endpoints)
+{
+	uint32_t before = m->fam[F_NET_UNATTRIBUTED].nseries;
+	struct metrics_series *s = metrics_get(m, F_NET_UNATTRIBUTED, NULL);
+
+	if (s && (s->value != (double)endpoints || before != m->fam[F_NET_UNATTRIBUTED].nseries)) {
+		s->value = (double)endpoints;
+		metrics_changed(m);
+	}
 }
 
 int metrics_render(struct metrics *m, char **text, size_t *len)

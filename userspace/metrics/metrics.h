@@ -159,6 +159,28 @@ void metrics_kernel_info_set(struct metrics *m, const char *release, const char 
 /* mcpwire_parse_errors_total{reason} += 1 (reasons: proto/msg.h). */
 void metrics_parse_error(struct metrics *m, const char *reason);
 
+/* --- network side (userspace/netobs/, docs/network.md) --- */
+
+/* What the tc program counted for one server endpoint since the last call;
+ * the histogram buckets are metrics_buckets[] (registry.h), per bucket, not
+ * cumulative; observations above the last bound are in rtt_count only. */
+struct metrics_net_delta {
+	uint64_t bytes[2];   /* by enum mcp_dir: 0 client_to_server */
+	uint64_t packets[2];
+	uint64_t retransmits;
+	uint64_t resets;
+	uint64_t rtt_count;
+	double rtt_sum_s;
+	uint64_t rtt_buckets[18];
+};
+
+/* Adds d to mcp_network_bytes_total, mcp_network_packets_total (both
+ * directions), mcp_network_retransmits_total, mcp_network_resets_total and
+ * mcp_network_rtt_seconds of server; all of them exist from the first call. */
+void metrics_network_add(struct metrics *m, uint32_t server, const struct metrics_net_delta *d);
+/* mcpwire_network_endpoints_unattributed = endpoints (a gauge). */
+void metrics_network_unattributed_set(struct metrics *m, uint64_t endpoints);
+
 /* --- exposition --- */
 
 /* Finished calls kept for /api/v1/calls. */
