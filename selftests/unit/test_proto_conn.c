@@ -639,7 +639,7 @@ static void test_idle_holds_no_parser(void **state)
 	proto_conn_free(c[1], 4);
 	proto_work_stats(&ws);
 	assert_int_equal(ws.failed, ws0.failed);
-	assert_true(ws.spare <= 1024 && ws.fifo_spare <= 1024);
+	assert_true(ws.spare <= 256 && ws.fifo_spare <= 256);
 }
 
 /* On a connection that speaks MCP, JSON that is not JSON-RPC is an error. */

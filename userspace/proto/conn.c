@@ -34,8 +34,9 @@
 #define PROTO_DETECT_MAX 16
 /* Idle parser states (struct proto_work) kept for reuse once released:
  * beyond it a released one goes back to malloc. Enough for the sides that
- * are mid-message at once under load; 4.3 KiB each. */
-#define PROTO_WORK_SPARE 1024u
+ * are mid-message at once under load; 4.3 KiB each, 14 KiB with the SSE
+ * state one may carry. */
+#define PROTO_WORK_SPARE 256u
 
 enum { PROTO_UNKNOWN, PROTO_HTTP, PROTO_OTHER };
 
@@ -100,6 +101,9 @@ struct proto_work {
 	 * seen since (each head builds its own); proto_error() builds it */
 	uint8_t ctx_stale;
 	struct proto_exch ex;	/* response side: the request being answered */
+	/* on the free list: the SSE state (10 KiB) its last side had, handed
+	 * to the next (every SSE body starts with sse_init()) */
+	struct proto_sse *sse;
 	struct proto_work *next;	/* on the free list */
 };
 
@@ -914,6 +918,11 @@ static int proto_work_get(struct proto_side *sd)
 		proto_work_free = w->next;
 		proto_work_st.spare--;
 		reuse = 1;
+		if (!sd->sse)
+			sd->sse = w->sse;
+		else
+			free(w->sse);
+		w->sse = NULL;
 	} else {
 		w = malloc(sizeof(*w));
 		if (!w) {
@@ -921,6 +930,7 @@ static int proto_work_get(struct proto_side *sd)
 			return -1;
 		}
 		proto_work_st.allocs++;
+		w->sse = NULL;
 	}
 	proto_work_st.in_use++;
 	sd->w = w;
@@ -957,19 +967,24 @@ static void proto_work_free_one(struct proto_work *w)
 	http1_destroy(&w->http);
 	jsonrpc_scan_fini(&w->js);
 	proto_exch_release(&w->ex);
+	free(w->sse);
 	free(w);
 }
 
 /* Gives sd's parser state back when it holds nothing: an HTTP side between
- * messages (http1_idle()) with no cut message being tracked (tail). Joining
- * sides, opaque streams (101/CONNECT) and SSE streams keep theirs. */
+ * messages (http1_idle()) with no cut message being tracked (tail) and no
+ * legacy session whose end needs its context. Joining sides, opaque streams
+ * (101/CONNECT) and SSE streams keep theirs. Its SSE state, if any, goes
+ * along. */
 static void proto_work_put(struct proto_side *sd)
 {
 	struct proto_work *w = sd->w;
 
 	if (!w || sd->c->proto != PROTO_HTTP || sd->phase != PH_HTTP || sd->tr ||
-	    !http1_idle(&w->http))
+	    sd->legacy_stream || !http1_idle(&w->http))
 		return;
+	w->sse = sd->sse;
+	sd->sse = NULL;
 	/* its zlib stream stays for the next user (http1_rebind()) */
 	jsonrpc_scan_fini(&w->js);
 	proto_exch_release(&w->ex);

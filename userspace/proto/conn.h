@@ -63,9 +63,9 @@ void proto_conn_free(struct proto_conn *c, uint64_t ts_ns);
  * progress or a request awaits its response, process-wide. */
 struct proto_work_stats {
 	uint64_t in_use;	/* held by sides now (gauge) */
-	uint64_t spare;		/* released, on the free list (gauge, at most 1,024) */
+	uint64_t spare;		/* released, on the free list (gauge, at most 256) */
 	uint64_t fifo_in_use;	/* request FIFOs held by connections now (gauge) */
-	uint64_t fifo_spare;	/* released FIFOs on their free list (gauge, at most 1,024) */
+	uint64_t fifo_spare;	/* released FIFOs on their free list (gauge, at most 256) */
 	uint64_t allocs;	/* malloc()s of either: the free list was empty (counter) */
 	/* calls whose bytes were dropped, or requests not kept for pairing,
 	 * for want of memory (counter) */
