@@ -16,7 +16,7 @@ VERSION := 0.1.0$(shell git rev-parse --short HEAD 2>/dev/null | sed "s/^/+/")
 # Debian 12 packages the build and the tests need (make deps).
 BUILD_DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libmicrohttpd-dev \
 	libjansson-dev pkg-config libcmocka-dev libncurses-dev libpcap-dev libcurl4-openssl-dev
-TEST_DEPS := iproute2 prometheus curl procps tmux tcpdump iptables python3
+TEST_DEPS := iproute2 prometheus curl procps tmux tcpdump iptables libnetfilter-queue-dev python3
 # What `make bench` runs beside the test network and node (docs/performance.md).
 BENCH_DEPS := nginx wrk tshark
 
@@ -162,7 +162,7 @@ unit: $(TEST_BINS)
 # Integration tests: root, network namespaces, real MCP servers. Each script
 # prints TAP and "N passed, N failed"; all run even when one fails.
 INTEGRATION_SCRIPTS := run.sh stdio.sh calllog.sh mcptop.sh dashboards.sh http-full.sh pcap.sh \
-	transports.sh bigmsg.sh ipv6.sh netdelay.sh unix.sh scope.sh netobs.sh
+	transports.sh bigmsg.sh ipv6.sh netdelay.sh unix.sh scope.sh netobs.sh attrib.sh
 integration: $(OUTPUT)/mcpwire $(OUTPUT)/mcptop
 	$(Q)rc=0; for t in $(INTEGRATION_SCRIPTS); do selftests/integration/$$t || rc=1; done; exit $$rc
 

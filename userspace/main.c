@@ -19,10 +19,13 @@
 #include <unistd.h>
 
 #include "mcpwire.h"
+#include "attrib/kubelet.h"
+#include "attrib/resolver.h"
 #include "calllog/calllog.h"
 #include "capture/capture.h"
 #include "capture/kernel_info.h"
 #include "capture/pcap.h"
+#include "docker/engine.h"
 #include "http/http_server.h"
 #include "mcp/mcp.h"
 #include "metrics/metrics.h"
@@ -64,7 +67,8 @@ struct main_opts {
 	int log_payloads;
 	const char *network;	   /* --network NAME (Docker network) */
 	const char *bridge;	   /* --bridge IFNAME */
-	const char *docker_socket; /* --docker-socket PATH, NULL: the default */
+	const char *docker_socket; /* --docker-socket PATH (attribution, --network) */
+	const char *kubelet_url;   /* --kubelet-url URL; "": none, NULL: the default */
 };
 
 static void main_usage(FILE *f)
@@ -98,8 +102,11 @@ static void main_usage(FILE *f)
 		"  --bridge IFNAME          report only network namespaces with a veth on bridge\n"
 		"                           IFNAME (docs/scope.md), and measure its network\n"
 		"                           with tc programs on the veths (docs/network.md)\n"
-		"  --docker-socket PATH     the Docker Engine API's socket for --network\n"
-		"                           (default /var/run/docker.sock)\n"
+		"  --docker-socket PATH     the Docker Engine API's socket, for --network and\n"
+		"                           container names (default /var/run/docker.sock)\n"
+		"  --kubelet-url URL        the kubelet's pod list, for pod and namespace names\n"
+		"                           (default in a cluster https://$NODE_IP:10250/pods;\n"
+		"                           '' for none; docs/attribution.md)\n"
 		"  -v, --verbose            log start-up details and the BPF verifier log\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            print the version\n");
@@ -127,7 +134,7 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o)
 {
 	enum { OPT_LISTEN = 256, OPT_TIMEOUT, OPT_IDLE, OPT_DEDUP, OPT_CAP, OPT_BODY, OPT_CONNS,
 	       OPT_LOG_CALLS, OPT_LOG_PAYLOADS, OPT_READ, OPT_NETWORK, OPT_BRIDGE,
-	       OPT_DOCKER_SOCKET };
+	       OPT_DOCKER_SOCKET, OPT_KUBELET_URL };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "request-timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -142,6 +149,7 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o)
 		{ "network", required_argument, NULL, OPT_NETWORK },
 		{ "bridge", required_argument, NULL, OPT_BRIDGE },
 		{ "docker-socket", required_argument, NULL, OPT_DOCKER_SOCKET },
+		{ "kubelet-url", required_argument, NULL, OPT_KUBELET_URL },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -213,6 +221,14 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o)
 			*(c == OPT_NETWORK ? &o->network : c == OPT_BRIDGE ? &o->bridge :
 					      &o->docker_socket) = optarg;
 			break;
+		case OPT_KUBELET_URL:
+			if (*optarg && strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8)) {
+				fprintf(stderr, "mcpwire: bad value '%s' for --kubelet-url (expected "
+						"an http:// or https:// URL, or '')\n", optarg);
+				return -1;
+			}
+			o->kubelet_url = optarg;
+			break;
 		case 'v':
 			o->verbose = 1;
 			break;
@@ -240,10 +256,6 @@ static int main_parse_args(int argc, char **argv, struct main_opts *o)
 		fprintf(stderr, "mcpwire: --network and --bridge both name the network: give one\n");
 		return -1;
 	}
-	if (o->docker_socket && !o->network) {
-		fprintf(stderr, "mcpwire: --docker-socket is only used with --network (see --help)\n");
-		return -1;
-	}
 	if (o->read && (o->network || o->bridge)) {
 		fprintf(stderr, "mcpwire: --network/--bridge scope live capture; a --read capture "
 			"carries no network namespaces to scope by\n");
@@ -263,6 +275,69 @@ static uint64_t main_now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
+
+/* --- attribution (attrib/): the pipeline reads the resolver's cache --- */
+static int main_identity(void *arg, uint32_t tgid, struct mcp_identity *out)
+{
+	struct attrib_identity id;
+	char sid[13];
+
+	if (!attrib_lookup(arg, tgid, &id))
+		return 0;
+	snprintf(out->container, sizeof(out->container), "%s", attrib_container_label(&id, sid));
+	out->container_named = id.container[0] != '\0';
+	snprintf(out->pod, sizeof(out->pod), "%s", id.pod);
+	snprintf(out->ns, sizeof(out->ns), "%s", id.ns);
+	return 1;
+}
+
+/* Between stream/ and mcp/: asks the resolver about every process that
+ * carries MCP messages as soon as it is seen (mcp/ asks only about servers),
+ * so a client's container is known by the time its first call is logged. */
+struct main_prime {
+	struct attrib *attrib;
+	const struct proto_sink *next;
+};
+
+static void main_prime_message(void *arg, const struct mcp_wire_ctx *ctx,
+			       const struct jsonrpc_msg *msg)
+{
+	struct main_prime *p = arg;
+	struct attrib_identity id;
+
+	if (ctx->observer == MCP_OBS_CLIENT && ctx->tgid)
+		attrib_lookup(p->attrib, ctx->tgid, &id);
+	p->next->message(p->next->arg, ctx, msg);
+}
+
+static void main_prime_session_end(void *arg, const struct mcp_wire_ctx *ctx)
+{
+	struct main_prime *p = arg;
+
+	p->next->session_end(p->next->arg, ctx);
+}
+
+static void main_prime_parse_error(void *arg, const struct mcp_wire_ctx *ctx, const char *reason)
+{
+	struct main_prime *p = arg;
+
+	p->next->parse_error(p->next->arg, ctx, reason);
+}
+
+static void main_export_attrib(struct attrib *a, struct metrics *m)
+{
+	struct attrib_stats as;
+
+	if (!a)
+		return;
+	attrib_get_stats(a, &as);
+	metrics_table_evictions_set(m, "attribution", as.evicted);
+	metrics_attribution_errors_set(m, "queue_full", as.queue_full);
+	metrics_attribution_errors_set(m, "proc", as.proc_errors);
+	metrics_attribution_errors_set(m, "docker", as.docker_errors);
+	metrics_attribution_errors_set(m, "kubelet", as.kubelet_errors);
+}
+/* --- end of attribution --- */
 
 /* Kernel drop counters are totals kept per CPU, and the stages before mcp/
  * keep their own totals: export them as they are. */
@@ -446,6 +521,10 @@ int main(int argc, char **argv)
 	struct capture *cap = NULL;
 	struct calllog *calls = NULL;
 	struct netobs *net = NULL;
+	struct attrib *attrib = NULL;
+	struct main_prime prime = { 0 };
+	struct proto_sink prime_sink;
+	char kubelet_url[300] = "";
 	struct scope *scope = NULL;
 	struct sigaction sa = { .sa_handler = main_on_signal };
 	struct sigaction sa_hup = { .sa_handler = main_on_hup };
@@ -511,7 +590,42 @@ int main(int argc, char **argv)
 			mcp = NULL;
 		}
 	}
-	st = mcp ? stream_table_new(&scfg, mcp_sink(mcp)) : NULL;
+	/* attribution: live capture only (a replay's pids are not this host's) */
+	if (mcp && !o.read) {
+		struct attrib_config acfg = { .docker_socket = o.docker_socket ? o.docker_socket :
+										 DOCKER_ENGINE_SOCK,
+					      .kubelet_token = KUBELET_TOKEN,
+					      .kubelet_ca = KUBELET_CA };
+
+		if (o.kubelet_url)
+			snprintf(kubelet_url, sizeof(kubelet_url), "%s", o.kubelet_url);
+		else
+			kubelet_default_url(kubelet_url, sizeof(kubelet_url));
+		acfg.kubelet_url = kubelet_url[0] ? kubelet_url : NULL;
+		if (access(KUBELET_CA, R_OK))
+			acfg.kubelet_ca = NULL;
+		if (o.verbose)
+			fprintf(stderr, "mcpwire: attribution: docker socket %s, kubelet %s\n",
+				acfg.docker_socket, kubelet_url[0] ? kubelet_url : "none");
+		attrib = attrib_start(&acfg, err, sizeof(err));
+		if (!attrib) {
+			fprintf(stderr, "mcpwire: %s\n", err);
+			rc = 1;
+			goto cleanup;
+		}
+		struct mcp_identity_source src = { .lookup = main_identity, .arg = attrib };
+
+		mcp_set_identity_source(mcp, &src);
+		if (calls)
+			calllog_set_identity_source(calls, &src);
+		prime.attrib = attrib;
+		prime.next = mcp_sink(mcp);
+		prime_sink = (struct proto_sink){ .message = main_prime_message,
+						  .session_end = main_prime_session_end,
+						  .parse_error = main_prime_parse_error,
+						  .arg = &prime };
+	}
+	st = mcp ? stream_table_new(&scfg, attrib ? &prime_sink : mcp_sink(mcp)) : NULL;
 	if (!st) {
 		fprintf(stderr, "mcpwire: out of memory\n");
 		rc = 1;
@@ -622,6 +736,7 @@ int main(int argc, char **argv)
 			}
 			main_export_totals(cap, st, m);
 			netobs_poll(net, mcp, m, now); /* network side; NULL: no --bridge */
+			main_export_attrib(attrib, m);
 			if (scope)
 				main_export_scope(scope, cap, m);
 			metrics_publish(m);
@@ -636,6 +751,7 @@ cleanup:
 	scope_close(scope);
 	http_server_stop(http);
 	stream_table_free(st);
+	attrib_stop(attrib);
 	mcp_free(mcp);
 	calllog_close(calls);
 	metrics_free(m);

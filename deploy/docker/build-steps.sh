@@ -21,7 +21,7 @@ set -euo pipefail
 # The shared libraries build/mcpwire links (readelf -d NEEDED), by package;
 # libc6 is in every Debian image. Checked against the built binary by
 # selftests/deploy/build-steps.sh.
-RUNTIME_PACKAGES="libbpf1 libelf1 zlib1g libmicrohttpd12 libjansson4 libpcap0.8"
+RUNTIME_PACKAGES="libbpf1 libelf1 zlib1g libmicrohttpd12 libjansson4 libpcap0.8 libcurl4"
 
 apt_install() {
 	apt-get update -qq

@@ -28,6 +28,8 @@ import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import { Service } from 'kubernetes-models/v1/Service';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
+import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 
@@ -41,6 +43,8 @@ const MODELS = {
 	'v1/ServiceAccount': ServiceAccount,
 	'v1/Service': Service,
 	'apps/v1/DaemonSet': DaemonSet,
+	'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
+	'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
 	'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
 	'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
 };
@@ -187,8 +191,24 @@ const selLabel = ksdc.kubernetes_sd_configs[0].selectors[0].label;
 const [lk, lv] = selLabel.split('=');
 if (labels[lk] !== lv) e4.push(`scrape-kubernetes.yml selects ${selLabel}, pods are ${JSON.stringify(labels)}`);
 if (!ksdc.kubernetes_sd_configs[0].namespaces.names.includes(ds.metadata.namespace)) e4.push('scrape-kubernetes.yml looks in another namespace');
-for (const o of objs) if (o.kind !== 'Namespace' && o.metadata.namespace !== 'mcpwire') e4.push(`${o.kind} ${o.metadata.name} not in namespace mcpwire`);
+const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'];
+for (const o of objs) if (!clusterScoped.includes(o.kind) && o.metadata.namespace !== 'mcpwire') e4.push(`${o.kind} ${o.metadata.name} not in namespace mcpwire`);
 check('DaemonSet, Service, ServiceMonitor, pod annotations and scrape-kubernetes.yml agree (labels, port 9473, job "mcpwire", namespace)', e4);
+
+// attribution: the kubelet's /pods with the pod's token, and no more than that
+{
+	const e5 = [];
+	const env = Object.fromEntries((c.env ?? []).map((v) => [v.name, v.valueFrom?.fieldRef?.fieldPath]));
+	if (env.NODE_NAME !== 'spec.nodeName') e5.push('env NODE_NAME is not the downward API spec.nodeName');
+	if (env.NODE_IP !== 'status.hostIP') e5.push('env NODE_IP is not the downward API status.hostIP');
+	if (pod.automountServiceAccountToken !== true) e5.push('the pod does not mount its service-account token');
+	const cr = get('ClusterRole'), crb = get('ClusterRoleBinding');
+	const rules = JSON.stringify(cr?.rules ?? []);
+	if (rules !== JSON.stringify([{ apiGroups: [''], resources: ['nodes/proxy'], verbs: ['get'] }])) e5.push(`ClusterRole rules ${rules} are not exactly get nodes/proxy`);
+	if (crb?.roleRef?.name !== cr?.metadata?.name || crb?.roleRef?.kind !== 'ClusterRole') e5.push('ClusterRoleBinding does not bind the ClusterRole');
+	if (JSON.stringify(crb?.subjects) !== JSON.stringify([{ kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: ds.metadata.namespace }])) e5.push(`ClusterRoleBinding subjects ${JSON.stringify(crb?.subjects)} are not exactly the DaemonSet's service account`);
+	check('attribution: NODE_NAME/NODE_IP from the downward API, token mounted, RBAC exactly get nodes/proxy for mcpwire\'s service account', e5);
+}
 
 // ------------------------------------------------------- 5: PrometheusRule
 const pr = get('PrometheusRule');

@@ -104,7 +104,7 @@ if tc qdisc add dev "$VETH" root netem delay "${DELAY_MS}ms" 2>"$WORK/tc.err"; t
 else
 	DELAY_HOW="nfqueue"
 	echo "# no netem here ($(cat "$WORK/tc.err")): delaying through a netfilter queue in ${NETNS_NS[server]}"
-	cc -O2 -Wall -Werror -o "$WORK/nfq-delay" "$INTEG_DIR/nfq-delay.c" 2>"$WORK/cc.err" ||
+	cc -O2 -Wall -Werror -o "$WORK/nfq-delay" "$INTEG_DIR/nfq-delay.c" -lnetfilter_queue 2>"$WORK/cc.err" ||
 		bail "nfq-delay.c builds" "$(cat "$WORK/cc.err")"
 	ip netns exec "${NETNS_NS[server]}" "$WORK/nfq-delay" 7 "$DELAY_MS" "$WORK/nfq.ready" \
 		>"$WORK/nfq-delay.log" 2>&1 </dev/null &

@@ -24,7 +24,7 @@
 #    direction, against tcpdump on its veth over the same traffic (bytes
 #    within 10/+20 % of the IP lengths tcpdump saw, segments >= its packets).
 #  - mcp_network_retransmits_total: data segments of the slow server dropped
-#    after they crossed the veths (NFQUEUE in the client's INPUT, nfq-drop.py) are each
+#    after they crossed the veths (NFQUEUE in the client's INPUT, nfq-delay.c) are each
 #    retransmitted and counted (>= drops); the fast server has 0.
 #  - one client reset (SO_LINGER 0) is exactly one in mcp_network_resets_total,
 #    though the flow crosses two of mcpwire's veths.
@@ -74,7 +74,7 @@ TAP_LOGS=(mcpwire.log slow.log fast.log late.log delay.log drop.log client-slow.
 mcpw_trap_install
 WORK=$(mktemp -d /tmp/mcpwire-netobs.XXXXXX)
 [ "$KEEP" = 1 ] || mcpw_on_exit "rm -rf '$WORK'"
-cc -O2 -Wall -Werror -o "$WORK/nfq-delay" "$INTEG_DIR/nfq-delay.c" 2>"$WORK/cc.err" ||
+cc -O2 -Wall -Werror -o "$WORK/nfq-delay" "$INTEG_DIR/nfq-delay.c" -lnetfilter_queue 2>"$WORK/cc.err" ||
 	tap_fatal "nfq-delay.c does not build: $(cat "$WORK/cc.err")"
 PY=$(command -v python3)
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
@@ -247,12 +247,12 @@ wait "$NOTMCP_PID" 2>/dev/null
 
 # losses after the veths (in the client's INPUT), so the server's
 # retransmissions cross them twice
-ip netns exec "${NETNS_NS[client]}" "$PY" "$INTEG_DIR/nfq-drop.py" --queue 8 --delay-ms 0 \
-	--drop-every 7 --max-seconds 120 >"$WORK/drop.log" 2>&1 </dev/null &
+ip netns exec "${NETNS_NS[client]}" "$WORK/nfq-delay" 8 0 "$WORK/drop.ready" 7 \
+	>"$WORK/drop.log" 2>&1 </dev/null &
 DROP_PID=$!
 mcpw_on_exit "stop_pid $DROP_PID 3"
-wait_for 10 "nfq-drop.py" grep -qx ready "$WORK/drop.log" ||
-	bail "nfq-drop.py bound to queue 8" "$(cat "$WORK/drop.log")"
+wait_for 10 "nfq-delay (drop every 7th)" test -e "$WORK/drop.ready" ||
+	bail "nfq-delay bound to queue 8" "$(cat "$WORK/drop.log")"
 netns_exec client iptables -A INPUT -p tcp --sport "$SLOW_PORT" -j NFQUEUE --queue-num 8 --queue-bypass ||
 	bail "iptables NFQUEUE rule in client"
 
@@ -261,7 +261,7 @@ client slow "http://$SLOW_IP:$SLOW_PORT/mcp" basic ||
 	bail "client.mjs (basic) against the slow server" "$(tail -n 20 "$WORK/client-slow.err")"
 netns_exec client iptables -D INPUT -p tcp --sport "$SLOW_PORT" -j NFQUEUE --queue-num 8 --queue-bypass
 stop_pid "$DROP_PID" 3
-wait_for 5 "nfq-drop.py's count" grep -q '^dropped' "$WORK/drop.log"
+wait_for 5 "nfq-delay's drop count" grep -q '^dropped' "$WORK/drop.log"
 DROPPED=$(sed -n 's/^dropped //p' "$WORK/drop.log")
 client fast "http://$FAST_IP:$FAST_PORT/mcp" json ||
 	bail "client.mjs (json) against the fast server" "$(tail -n 20 "$WORK/client-fast.err")"

@@ -327,7 +327,6 @@ EXPECT="--docker-socket" one_line_error "no Docker API on the socket" --network 
 EXPECT="br-nosuch0" one_line_error "no such bridge" --bridge br-nosuch0
 EXPECT="not a bridge" one_line_error "--bridge on an interface that is not a bridge" --bridge lo
 EXPECT="give one" one_line_error "--network and --bridge together" --network "$NETWORK" --bridge "$NETNS_BRIDGE"
-EXPECT="only used with --network" one_line_error "--docker-socket without --network" --bridge "$NETNS_BRIDGE" --docker-socket "$DOCKER_SOCK"
 EXPECT="--read" one_line_error "--bridge with --read" --bridge "$NETNS_BRIDGE" --read "$WORK/none.pcap"
 
 finish

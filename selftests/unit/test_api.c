@@ -43,7 +43,7 @@ static struct metrics *known_sequence(uint32_t *srv_out)
 	call = metrics_method(m, "tools/call", 0);
 	ping = metrics_method(m, "ping", 0);
 	list = metrics_method(m, "tools/list", 0);
-	metrics_server_info_get(m, srv, "1.2.3", 0, "2025-06-18", 0, 0);
+	metrics_server_info_get(m, srv, "1.2.3", 0, "2025-06-18", 0, 0, NULL);
 	metrics_sessions_add(m, srv, 0, 1);
 	metrics_in_flight_add(m, srv, 1);
 
@@ -199,6 +199,16 @@ static void test_mcptop_reads_it(void **state)
 	assert_int_equal(v->ntools, 1);
 	assert_string_equal(v->tools[0].name, "echo");
 	assert_int_equal(v->nmethods, 3);
+	/* client_duration: the clients' wait, per server, method and tool;
+	 * 0 where none was seen */
+	assert_int_equal(v->st.client_count, 2);
+	assert_int_equal(v->tools[0].client_count, 2);
+	assert_true(fabs(v->tools[0].client_sum - 0.45) < 1e-9);
+	assert_int_equal(v->tools[0].client_counts[8], 1);
+	assert_int_equal(v->tools[0].client_counts[9], 1);
+	for (int i = 0; i < v->nmethods; i++)
+		assert_int_equal(v->methods[i].client_count,
+				 strcmp(v->methods[i].name, "tools/call") ? 0 : 2);
 	/* p50 of the four: rank 2 is the call in (0.0025, 0.005] */
 	assert_true(fabs(stats_quantile(s.bounds, s.nbounds, v->st.counts, 0.5) - 0.005) < 1e-9);
 	mt_servers_free(&s);

@@ -270,7 +270,7 @@ static void test_initialize_through_exchange(void **state)
 		     1);
 	assert_value(f,
 		     "mcp_server_info{server_name=\"memory-server\",server_version=\"0.6.3\","
-		     "protocol_version=\"2025-11-25\",transport=\"streamable_http\"}",
+		     "protocol_version=\"2025-11-25\",transport=\"streamable_http\",container=\"\",pod=\"\",namespace=\"\"}",
 		     1);
 	/* the initialize moved to the name; the endpoint's gauge is retired */
 	assert_value(f, "mcp_requests_in_flight{server_name=\"" EP "\"}", -1);
@@ -293,11 +293,11 @@ static void test_initialize_through_exchange(void **state)
 	init_result(f, &c, "0", "memory-server", "0.7.0");
 	assert_value(f,
 		     "mcp_server_info{server_name=\"memory-server\",server_version=\"0.6.3\","
-		     "protocol_version=\"2025-11-25\",transport=\"streamable_http\"}",
+		     "protocol_version=\"2025-11-25\",transport=\"streamable_http\",container=\"\",pod=\"\",namespace=\"\"}",
 		     -1);
 	assert_value(f,
 		     "mcp_server_info{server_name=\"memory-server\",server_version=\"0.7.0\","
-		     "protocol_version=\"2025-11-25\",transport=\"streamable_http\"}",
+		     "protocol_version=\"2025-11-25\",transport=\"streamable_http\",container=\"\",pod=\"\",namespace=\"\"}",
 		     1);
 	assert_value(f, SESSIONS("memory-server", "streamable_http"),
 		     2);
@@ -705,7 +705,7 @@ static void test_legacy_sse_sessions(void **state)
 	assert_value(f, SESSIONS("everything", "sse"), 2);
 	assert_value(f,
 		     "mcp_server_info{server_name=\"everything\",server_version=\"2.0.0\","
-		     "protocol_version=\"2025-11-25\",transport=\"sse\"}",
+		     "protocol_version=\"2025-11-25\",transport=\"sse\",container=\"\",pod=\"\",namespace=\"\"}",
 		     1);
 	for (int i = 0; i < 2; i++) {
 		/* tools/call 1, during which the server asks for a sample (its id 0) */
@@ -844,7 +844,7 @@ static void test_stateless_2026_naming(void **state)
 		     1);
 	assert_value(f,
 		     "mcp_server_info{server_name=\"srv-2026\",server_version=\"0.9\","
-		     "protocol_version=\"2026-07-28\",transport=\"streamable_http\"}",
+		     "protocol_version=\"2026-07-28\",transport=\"streamable_http\",container=\"\",pod=\"\",namespace=\"\"}",
 		     1);
 	assert_value(f, "mcp_requests_in_flight{server_name=\"srv-2026\"}", 0);
 	/* the next call counts under the name from its start */
@@ -864,7 +864,7 @@ static void test_stateless_2026_naming(void **state)
 	assert_absent(f, "mcp_server_info{server_name=\"srv-2026\",server_version=\"0.9\"");
 	assert_value(f,
 		     "mcp_server_info{server_name=\"srv-2026\",server_version=\"1.0\","
-		     "protocol_version=\"2026-07-28\",transport=\"streamable_http\"}",
+		     "protocol_version=\"2026-07-28\",transport=\"streamable_http\",container=\"\",pod=\"\",namespace=\"\"}",
 		     1);
 	/* no session was made */
 	assert_absent(f, "mcp_sessions_active{server_name=\"srv-2026\"");

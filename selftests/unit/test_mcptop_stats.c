@@ -127,6 +127,85 @@ static void test_spark(void **state)
 	assert_near(ser.spark[STATS_SPARK - 1], 0);
 }
 
+/* The table fits the terminal: without a client side as it always was; with
+ * one, CLI P95 takes P99's place at 80 columns, both client columns and P99
+ * when wide. */
+static void test_layout(void **state)
+{
+	struct stats_layout c;
+
+	/* 80 columns, no client side: P99, no client column, name 15 */
+	stats_layout(80, 0, 20, &c);
+	assert_int_equal(c.p99, 1);
+	assert_int_equal(c.client, 0);
+	assert_int_equal(c.spark, 0);
+	assert_int_equal(c.name, 15);
+	assert_int_equal(c.width, 80);
+	/* 80 columns with a client side: same width and name, P99 gives way */
+	stats_layout(80, 1, 20, &c);
+	assert_int_equal(c.p99, 0);
+	assert_int_equal(c.client, 1);
+	assert_int_equal(c.name, 15);
+	assert_int_equal(c.width, 80);
+	/* 120 with a client side: everything; the name keeps 24 or the
+	 * sparkline goes */
+	stats_layout(120, 1, 20, &c);
+	assert_int_equal(c.p99, 1);
+	assert_int_equal(c.client, 2);
+	assert_int_equal(c.spark, 0);
+	assert_int_equal(c.name, 120 - 83);
+	assert_int_equal(c.width, 120);
+	stats_layout(140, 1, 20, &c);
+	assert_int_equal(c.spark, 20);
+	assert_int_equal(c.name, 140 - 83 - 21);
+	assert_true(c.name >= STATS_NAME_SPARK);
+	assert_int_equal(c.width, 140);
+	/* 120 without: the sparkline as before */
+	stats_layout(120, 0, 20, &c);
+	assert_int_equal(c.spark, 20);
+	assert_int_equal(c.name, 120 - 65 - 21);
+	/* the switch point: both client columns from 107 on */
+	stats_layout(106, 1, 20, &c);
+	assert_int_equal(c.client, 1);
+	stats_layout(107, 1, 20, &c);
+	assert_int_equal(c.client, 2);
+	assert_int_equal(c.name, STATS_NAME_SPARK);
+	/* too narrow: the name keeps its minimum, the width says so */
+	stats_layout(40, 1, 20, &c);
+	assert_int_equal(c.name, STATS_NAME_MIN);
+	assert_true(c.width > 40);
+}
+
+/* The client's wait is a second series beside the server's: its quantiles
+ * come out of the same arithmetic, and a row without a client side has none. */
+static void test_client_series(void **state)
+{
+	struct stats_series srv, cli;
+	struct stats_view vs, vc;
+	/* 10 calls: server all in (0, 1], clients all in (2, 4] */
+	uint64_t s0[] = {0, 0, 0, 0}, s1[] = {10, 0, 0, 0};
+	uint64_t c0[] = {0, 0, 0, 0}, c1[] = {0, 0, 10, 0};
+
+	stats_series_init(&srv, 5);
+	stats_series_init(&cli, 5);
+	stats_series_push(&srv, 100, 0, 0, s0, 4);
+	stats_series_push(&cli, 100, 0, 0, c0, 4);
+	stats_series_push(&srv, 101, 10, 0, s1, 4);
+	stats_series_push(&cli, 101, 10, 0, c1, 4);
+	stats_series_view(&srv, bounds, 3, 60, &vs);
+	stats_series_view(&cli, bounds, 3, 60, &vc);
+	assert_near(vs.p50, 0.5);
+	assert_near(vc.p50, 3);
+	assert_near(vc.p95, 2 + 2 * 0.95);
+	assert_true(vc.p50 - vs.p50 > 2);
+	/* no client observations: "-" on screen */
+	stats_series_init(&cli, 5);
+	stats_series_push(&cli, 100, 0, 0, c0, 4);
+	stats_series_push(&cli, 101, 0, 0, c0, 4);
+	stats_series_view(&cli, bounds, 3, 60, &vc);
+	assert_true(isnan(vc.p50) && isnan(vc.p95));
+}
+
 static void test_format(void **state)
 {
 	char b[16];
@@ -145,7 +224,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_quantile),	cmocka_unit_test(test_deltas),
 	    cmocka_unit_test(test_series_view), cmocka_unit_test(test_spark),
-	    cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_format),	cmocka_unit_test(test_layout),
+	    cmocka_unit_test(test_client_series),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

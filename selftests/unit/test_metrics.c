@@ -176,7 +176,7 @@ static void test_help_type_once(void **state)
 		metrics_notification(m, s, metrics_method(m, "notifications/progress", 0), i & 1);
 		metrics_sessions_add(m, s, i, 1);
 		metrics_in_flight_add(m, s, 2);
-		metrics_server_info_get(m, s, "1.0", 0, "2025-11-25", 0, 0);
+		metrics_server_info_get(m, s, "1.0", 0, "2025-11-25", 0, 0, NULL);
 	}
 	metrics_events_lost_set(m, "ringbuf_full", 7);
 	metrics_events_lost_set(m, "read_fault", 1);
@@ -201,7 +201,7 @@ static void test_help_type_once(void **state)
 	assert_line(text, "mcp_sessions_active{server_name=\"srv2\",transport=\"stdio\"} 1");
 	assert_line(text, "mcp_requests_in_flight{server_name=\"srv0\"} 2");
 	assert_line(text, "mcp_server_info{server_name=\"srv0\",server_version=\"1.0\","
-			  "protocol_version=\"2025-11-25\",transport=\"streamable_http\"} 1");
+			  "protocol_version=\"2025-11-25\",transport=\"streamable_http\",container=\"\",pod=\"\",namespace=\"\"} 1");
 	assert_line(text, "mcpwire_build_info{version=\"" MCPWIRE_VERSION "\"} 1");
 	assert_line(text, "mcpwire_events_lost_total{reason=\"ringbuf_full\"} 7");
 	assert_line(text, "mcpwire_parse_errors_total{reason=\"json\"} 1");
@@ -377,8 +377,8 @@ static void test_server_info_removal(void **state)
 {
 	struct metrics *m = metrics_new(NULL);
 	uint32_t s = metrics_server(m, "mem", 0);
-	struct metrics_series *v1 = metrics_server_info_get(m, s, "1", 0, "2025-06-18", 0, 2);
-	struct metrics_series *v1b = metrics_server_info_get(m, s, "1", 0, "2025-06-18", 0, 2);
+	struct metrics_series *v1 = metrics_server_info_get(m, s, "1", 0, "2025-06-18", 0, 2, NULL);
+	struct metrics_series *v1b = metrics_server_info_get(m, s, "1", 0, "2025-06-18", 0, 2, NULL);
 	struct metrics_series *v2;
 	char *text;
 
@@ -386,14 +386,14 @@ static void test_server_info_removal(void **state)
 	metrics_server_info_put(m, v1);
 	text = render(m);
 	assert_line(text, "mcp_server_info{server_name=\"mem\",server_version=\"1\","
-			  "protocol_version=\"2025-06-18\",transport=\"stdio\"} 1");
+			  "protocol_version=\"2025-06-18\",transport=\"stdio\",container=\"\",pod=\"\",namespace=\"\"} 1");
 	free(text);
-	v2 = metrics_server_info_get(m, s, "2", 0, "2025-11-25", 0, 2);
+	v2 = metrics_server_info_get(m, s, "2", 0, "2025-11-25", 0, 2, NULL);
 	metrics_server_info_put(m, v1b);
 	text = render(m);
 	assert_null(strstr(text, "server_version=\"1\""));
 	assert_line(text, "mcp_server_info{server_name=\"mem\",server_version=\"2\","
-			  "protocol_version=\"2025-11-25\",transport=\"stdio\"} 1");
+			  "protocol_version=\"2025-11-25\",transport=\"stdio\",container=\"\",pod=\"\",namespace=\"\"} 1");
 	free(text);
 	metrics_server_info_put(m, v2);
 	text = render(m);

@@ -34,6 +34,7 @@ struct calllog {
 	uint32_t lines;	     /* lines in buf */
 	uint64_t errors;
 	uint64_t records;
+	struct mcp_identity_source ident; /* attribution; lookup NULL: none */
 };
 
 static const char *const calllog_statuses[] = { "ok", "error", "cancelled", "expired", "evicted" };
@@ -255,7 +256,26 @@ static json_t *calllog_object(struct calllog *l, const struct mcp_call_record *r
 		if (r->client_comm && r->client_comm[0])
 			calllog_set(o, "client_comm", calllog_str(r->client_comm), &bad);
 	}
-	/* container: no attribution yet; the key is left out, not null */
+	/* where the processes run (attribution): keys only when known */
+	if (l->ident.lookup) {
+		static const char *const keys[2][3] = {
+			{ "container", "pod", "namespace" },
+			{ "client_container", "client_pod", "client_namespace" },
+		};
+		uint32_t pids[2] = { r->server_pid, r->client_pid };
+		struct mcp_identity id;
+
+		for (int side = 0; side < 2; side++) {
+			if (!pids[side] || !l->ident.lookup(l->ident.arg, pids[side], &id))
+				continue;
+			if (id.container[0])
+				calllog_set(o, keys[side][0], calllog_str(id.container), &bad);
+			if (id.pod[0])
+				calllog_set(o, keys[side][1], calllog_str(id.pod), &bad);
+			if (id.ns[0])
+				calllog_set(o, keys[side][2], calllog_str(id.ns), &bad);
+		}
+	}
 	if (r->truncated)
 		calllog_set(o, "truncated", json_true(), &bad);
 	if (l->payloads) {
@@ -453,6 +473,14 @@ void calllog_close(struct calllog *l)
 	free(l->buf);
 	free(l->path);
 	free(l);
+}
+
+void calllog_set_identity_source(struct calllog *l, const struct mcp_identity_source *src)
+{
+	if (src && src->lookup)
+		l->ident = *src;
+	else
+		memset(&l->ident, 0, sizeof(l->ident));
 }
 
 uint64_t calllog_errors(const struct calllog *l)

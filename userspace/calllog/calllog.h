@@ -60,6 +60,11 @@ int calllog_flush(struct calllog *l);
  */
 int calllog_reopen(struct calllog *l, char *err, size_t errlen);
 
+/* Attribution (docs/attribution.md): the container, pod and namespace of
+ * server_pid and client_pid are looked up through src (non-blocking) when a
+ * record is written, and logged when known. NULL: none (the default). */
+void calllog_set_identity_source(struct calllog *l, const struct mcp_identity_source *src);
+
 /* Records dropped because they could not be encoded or written, since open
  * (mcpwire_call_log_errors_total). */
 uint64_t calllog_errors(const struct calllog *l);

@@ -74,6 +74,7 @@ struct mcp_state {
 	uint16_t tasks_result;			/* metrics_method("tasks/result") */
 	size_t pl_bytes;			/* argument texts held (MCP_PAYLOAD_POOL) */
 	const struct jsonrpc_msg *end_msg;	/* the answer being processed, for its payload */
+	struct mcp_identity_source ident;	/* attribution (mcp.h), lookup NULL: none */
 };
 
 /* The scopes a message may pair in, most specific first (mcp.h). */
@@ -436,8 +437,11 @@ static void mcp_initialized(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
 	after = mcp_endpoint_server(&s->eps, ep);
 	if (after != before) {
 		mcp_rename_pending(s, before, after);
-		/* only the fallback name is this endpoint's alone to retire */
-		if (!strcmp(metrics_server_name(s->m, before), ctx->server.label))
+		/* only the fallback name is this endpoint's alone to retire (or
+		 * its container's name, which stood in for it: attribution) */
+		if (!strcmp(metrics_server_name(s->m, before), ctx->server.label) ||
+		    (s->eps.ents[ep].where.container_named &&
+		     !strcmp(metrics_server_name(s->m, before), s->eps.ents[ep].where.container)))
 			metrics_server_retire(s->m, before);
 	}
 	if (ctx->new_session[0])
@@ -494,11 +498,49 @@ static void mcp_response(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
 	s->end_msg = NULL;
 }
 
+/* --- attribution (mcp.h): where the server's process runs --- */
+static void mcp_place(struct mcp_state *s, const struct mcp_wire_ctx *ctx, uint32_t ep)
+{
+	struct mcp_endpoint_ent *ent = &s->eps.ents[ep];
+	struct mcp_identity where;
+	uint32_t before, after;
+
+	if (ctx->observer != MCP_OBS_SERVER || !ctx->tgid ||
+	    (ent->placed_tgid == ctx->tgid && ctx->ts_ns - ent->placed_ns < MCP_IDENTITY_RECHECK_NS))
+		return;
+	memset(&where, 0, sizeof(where));
+	if (!s->ident.lookup(s->ident.arg, ctx->tgid, &where))
+		return; /* not known yet: asked again at the next message */
+	ent->placed_tgid = ctx->tgid;
+	ent->placed_ns = ctx->ts_ns;
+	before = mcp_endpoint_server(&s->eps, ep);
+	if (!mcp_endpoint_placed(&s->eps, ep, &where, ctx->server.family != 0, ctx->transport))
+		return;
+	after = mcp_endpoint_server(&s->eps, ep);
+	if (after != before) {
+		mcp_rename_pending(s, before, after);
+		if (!strcmp(metrics_server_name(s->m, before), ctx->server.label))
+			metrics_server_retire(s->m, before);
+	}
+}
+
+void mcp_set_identity_source(struct mcp_state *s, const struct mcp_identity_source *src)
+{
+	if (src && src->lookup)
+		s->ident = *src;
+	else
+		memset(&s->ident, 0, sizeof(s->ident));
+}
+/* --- end of attribution --- */
+
 static void mcp_process(struct mcp_state *s, const struct mcp_wire_ctx *ctx,
 			const struct jsonrpc_msg *msg)
 {
 	uint32_t ep = mcp_endpoint_get(&s->eps, ctx->server.label);
 	struct mcp_scopes sc;
+
+	if (s->ident.lookup)
+		mcp_place(s, ctx, ep);
 
 	/* last-seen time, and the end time of the calls this message ends */
 	metrics_seen(s->m, mcp_endpoint_server(&s->eps, ep), ctx->ts_ns);

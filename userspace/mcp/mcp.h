@@ -171,4 +171,35 @@ struct mcp_call_sink {
  */
 int mcp_set_call_sink(struct mcp_state *s, const struct mcp_call_sink *sink);
 
+/*
+ * Attribution: where a server's process runs (docs/attribution.md). mcp/
+ * asks for the process seen at the server's socket (ctx->tgid with
+ * observer MCP_OBS_SERVER) when it first sees it and every
+ * MCP_IDENTITY_RECHECK_NS of traffic after, and puts the answer on the
+ * endpoint's mcp_server_info (container, pod, namespace labels). A network
+ * (or unix-socket) endpoint whose server never named itself in an initialize
+ * result mcpwire saw is named after its container (when the container has a
+ * name) instead of "<ip>:<port>"; stdio servers keep "stdio:<command>", as one container
+ * often runs several.
+ */
+#define MCP_IDENTITY_RECHECK_NS (5ULL * 1000000000ULL)
+
+struct mcp_identity {
+	char container[128]; /* label value: the container's name, or its short id */
+	uint8_t container_named; /* container is a name (usable as server_name) */
+	char pod[254];
+	char ns[64];
+};
+
+struct mcp_identity_source {
+	/* Non-blocking (called on the pipeline thread per message of a server
+	 * not yet placed): 1 and *out filled when known (all "" for a host
+	 * process), 0 when not yet. */
+	int (*lookup)(void *arg, uint32_t tgid, struct mcp_identity *out);
+	void *arg;
+};
+
+/* Sets the identity source (NULL: none, the default). */
+void mcp_set_identity_source(struct mcp_state *s, const struct mcp_identity_source *src);
+
 #endif /* MCPWIRE_MCP_H */

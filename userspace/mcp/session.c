@@ -85,13 +85,29 @@ uint32_t mcp_endpoint_server(struct mcp_endpoints *e, uint32_t slot)
 	return ent->server;
 }
 
+/* The endpoint's mcp_server_info from what it holds now: the initialize
+ * result's values and the placement. None before either is known. */
+static void mcp_endpoint_info(struct mcp_endpoints *e, uint32_t slot)
+{
+	struct mcp_endpoint_ent *ent = &e->ents[slot];
+	struct metrics_placement where = { ent->where.container, ent->where.pod, ent->where.ns };
+	struct metrics_series *info = NULL;
+	uint32_t server = mcp_endpoint_server(e, slot);
+
+	/* take the new reference first, so an unchanged series is not recreated */
+	if (ent->initialized || ent->where.container[0] || ent->where.pod[0])
+		info = metrics_server_info_get(e->m, server, ent->version, ent->version_truncated,
+					       ent->protocol, ent->protocol_truncated,
+					       ent->transport, &where);
+	metrics_server_info_put(e->m, ent->info);
+	ent->info = info;
+}
+
 void mcp_endpoint_initialized(struct mcp_endpoints *e, uint32_t slot, const struct mcp_str *name,
 			      const struct mcp_str *version, const struct mcp_str *protocol,
 			      uint8_t transport)
 {
 	struct mcp_endpoint_ent *ent = &e->ents[slot];
-	struct metrics_series *info;
-	uint32_t server;
 	uint32_t h1, h2;
 	uint64_t h;
 
@@ -106,14 +122,39 @@ void mcp_endpoint_initialized(struct mcp_endpoints *e, uint32_t slot, const stru
 	if (name->len || name->truncated) {
 		snprintf(ent->name, sizeof(ent->name), "%s", name->s);
 		ent->name_truncated = name->truncated;
+		ent->named = 1;
 		ent->server = 0;
 	}
-	server = mcp_endpoint_server(e, slot);
-	/* take the new reference first, so an unchanged series is not recreated */
-	info = metrics_server_info_get(e->m, server, version->s, version->truncated, protocol->s,
-				       protocol->truncated, transport);
-	metrics_server_info_put(e->m, ent->info);
-	ent->info = info;
+	ent->initialized = 1;
+	ent->transport = transport;
+	snprintf(ent->version, sizeof(ent->version), "%s", version->s);
+	ent->version_truncated = version->truncated;
+	snprintf(ent->protocol, sizeof(ent->protocol), "%s", protocol->s);
+	ent->protocol_truncated = protocol->truncated;
+	mcp_endpoint_info(e, slot);
+}
+
+int mcp_endpoint_placed(struct mcp_endpoints *e, uint32_t slot, const struct mcp_identity *where,
+			int network, uint8_t transport)
+{
+	struct mcp_endpoint_ent *ent = &e->ents[slot];
+	int renamed = 0;
+
+	if (!memcmp(&ent->where, where, sizeof(*where)))
+		return 0;
+	ent->where = *where;
+	if (!ent->initialized)
+		ent->transport = transport;
+	/* the container's name beats "<ip>:<port>", never serverInfo.name */
+	if (!ent->named && network && where->container_named && where->container[0] &&
+	    strcmp(ent->name, where->container)) {
+		snprintf(ent->name, sizeof(ent->name), "%s", where->container);
+		ent->name_truncated = 0;
+		ent->server = 0;
+		renamed = 1;
+	}
+	mcp_endpoint_info(e, slot);
+	return renamed;
 }
 
 /* --- sessions --- */

@@ -22,6 +22,7 @@
 
 #include <stdint.h>
 
+#include "mcp/mcp.h"
 #include "mcp/table.h"
 #include "metrics/metrics.h"
 #include "proto/msg.h"
@@ -37,6 +38,15 @@ struct mcp_endpoint_ent {
 	/* hash of what info was made from: a 2026-07-28 server states its
 	 * serverInfo in every result, and an unchanged one costs no more */
 	uint64_t info_hash;
+	/* --- attribution (mcp_endpoint_placed) --- */
+	uint8_t named;		     /* name is serverInfo.name */
+	uint8_t initialized;	     /* version, protocol, transport below are set */
+	uint8_t version_truncated, protocol_truncated, transport;
+	char version[MCP_STR_MAX];   /* of the last initialize result */
+	char protocol[MCP_STR_MAX];
+	uint32_t placed_tgid;	     /* process the identity is of; 0: not asked yet */
+	uint64_t placed_ns;	     /* ctx->ts_ns of that answer */
+	struct mcp_identity where;
 };
 
 struct mcp_endpoints {
@@ -62,6 +72,14 @@ uint32_t mcp_endpoint_server(struct mcp_endpoints *e, uint32_t slot);
 void mcp_endpoint_initialized(struct mcp_endpoints *e, uint32_t slot, const struct mcp_str *name,
 			      const struct mcp_str *version, const struct mcp_str *protocol,
 			      uint8_t transport);
+
+/* Records where the endpoint's server process runs (mcp.h "Attribution"):
+ * refreshes its mcp_server_info (creating one for a server that has not
+ * named itself, when a container or pod is known) and, for a network
+ * endpoint not named by serverInfo, takes the container's name. Returns 1
+ * when the endpoint's server_name changed. */
+int mcp_endpoint_placed(struct mcp_endpoints *e, uint32_t slot, const struct mcp_identity *where,
+			int network, uint8_t transport);
 
 struct mcp_session {
 	char label[sizeof(((struct mcp_endpoint *)0)->label)]; /* key: server endpoint */

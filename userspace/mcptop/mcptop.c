@@ -73,6 +73,8 @@ struct opts {
 struct row {
 	char key[2 * MT_NAME_MAX + 4];
 	struct stats_series ser;
+	/* the client's wait (client_duration): calls is its count, no errors */
+	struct stats_series cser;
 };
 
 /* A line of the current table. */
@@ -81,6 +83,7 @@ struct line {
 	const struct mt_server *srv; /* servers view: the server; detail: NULL */
 	char kind;		     /* 'S' server, 'M' method, 'T' tool */
 	struct stats_view v;
+	struct stats_view cv; /* the client's wait: p50/p95 only */
 	const struct row *row;
 };
 
@@ -476,6 +479,7 @@ static struct row *row_get(const char *kind, const char *server, const char *nam
 	snprintf(g.rows[g.nrows].key, sizeof(key), "%s", key);
 	/* sparkline columns of at least 5 s: a line of 20 covers minutes */
 	stats_series_init(&g.rows[g.nrows].ser, g.o.delay > 5 ? g.o.delay : 5);
+	stats_series_init(&g.rows[g.nrows].cser, g.o.delay > 5 ? g.o.delay : 5);
 	return &g.rows[g.nrows++];
 }
 
@@ -483,9 +487,22 @@ static void push_stat(const char *kind, const char *server, const struct mt_stat
 {
 	struct row *r = row_get(kind, server, kind[0] == 'S' ? NULL : st->name);
 
-	if (r)
-		stats_series_push(&r->ser, t, st->calls, st->errors, st->counts,
-				  g.servers.nbounds + 1);
+	if (!r)
+		return;
+	stats_series_push(&r->ser, t, st->calls, st->errors, st->counts, g.servers.nbounds + 1);
+	stats_series_push(&r->cser, t, st->client_count, 0, st->client_counts,
+			  g.servers.nbounds + 1);
+}
+
+/* Quantiles of both sides of a row over the window; NAN where none. */
+static void row_views(const struct row *r, struct stats_view *v, struct stats_view *cv)
+{
+	static const struct stats_series none;
+
+	stats_series_view(r ? &r->ser : &none, g.servers.bounds, g.servers.nbounds,
+			  MCPTOP_QWINDOW_S, v);
+	stats_series_view(r ? &r->cser : &none, g.servers.bounds, g.servers.nbounds,
+			  MCPTOP_QWINDOW_S, cv);
 }
 
 static double mono_s(void)
@@ -616,11 +633,16 @@ static void add_line(const struct mt_stat *st, const struct mt_server *srv, char
 	l->srv = srv;
 	l->kind = kind;
 	l->row = row_get(k, server, kind == 'S' ? NULL : st->name);
-	if (l->row)
-		stats_series_view(&l->row->ser, g.servers.bounds, g.servers.nbounds,
-				  MCPTOP_QWINDOW_S, &l->v);
-	else
-		stats_series_view(&(struct stats_series){0}, NULL, 0, 0, &l->v);
+	row_views(l->row, &l->v, &l->cv);
+}
+
+/* Some row of the table has a client side: the client columns are shown. */
+static int client_seen(void)
+{
+	for (int i = 0; i < g.ntab; i++)
+		if (g.tab[i].st->client_count)
+			return 1;
+	return 0;
 }
 
 static void build_lines(void)
@@ -659,12 +681,15 @@ static void build_lines(void)
 
 static void batch_line(const struct line *l, const char *indent)
 {
-	char rate[16], p50[16], p95[16], p99[16], err[16], name[MT_NAME_MAX + 16];
+	char rate[16], p50[16], p95[16], p99[16], c50[16], c95[16], err[16],
+	    name[MT_NAME_MAX + 16];
 
 	stats_fmt_rate(l->v.rate, rate, sizeof(rate));
 	stats_fmt_seconds(l->v.p50, p50, sizeof(p50));
 	stats_fmt_seconds(l->v.p95, p95, sizeof(p95));
 	stats_fmt_seconds(l->v.p99, p99, sizeof(p99));
+	stats_fmt_seconds(l->cv.p50, c50, sizeof(c50));
+	stats_fmt_seconds(l->cv.p95, c95, sizeof(c95));
 	if (isnan(l->v.err_pct))
 		snprintf(err, sizeof(err), "-");
 	else
@@ -674,7 +699,7 @@ static void batch_line(const struct line *l, const char *indent)
 		 : l->kind == 'T' ? "tool "
 				  : "",
 		 l->st->name);
-	printf("%-40s %8s %6s %8s %8s %8s", name, rate, err, p50, p95, p99);
+	printf("%-40s %8s %6s %8s %8s %8s %8s %8s", name, rate, err, p50, p95, p99, c50, c95);
 	if (l->srv)
 		printf(" %5lld %5lld", (long long)l->srv->in_flight, (long long)l->srv->sessions);
 	else
@@ -701,8 +726,9 @@ static void batch_print(void)
 		printf("%.1f calls/s\n", total);
 	else
 		printf("- calls/s\n");
-	printf("%-40s %8s %6s %8s %8s %8s %5s %5s %8s %7s %7s\n", "SERVER", "CALLS/S", "ERR%",
-	       "P50", "P95", "P99", "INFL", "SESS", "CALLS", "ERRORS", "CANCEL");
+	printf("%-40s %8s %6s %8s %8s %8s %8s %8s %5s %5s %8s %7s %7s\n", "SERVER", "CALLS/S",
+	       "ERR%", "P50", "P95", "P99", "CLI_P50", "CLI_P95", "INFL", "SESS", "CALLS", "ERRORS",
+	       "CANCEL");
 	for (int i = 0; i < g.ntab; i++) {
 		const struct mt_server *s = g.tab[i].srv;
 		struct line l;
@@ -711,17 +737,13 @@ static void batch_print(void)
 		for (int j = 0; j < s->nmethods; j++) {
 			l = (struct line){.st = &s->methods[j], .kind = 'M'};
 			l.row = row_get("M", s->st.name, s->methods[j].name);
-			stats_series_view(l.row ? &l.row->ser : &(struct stats_series){0},
-					  g.servers.bounds, g.servers.nbounds, MCPTOP_QWINDOW_S,
-					  &l.v);
+			row_views(l.row, &l.v, &l.cv);
 			batch_line(&l, "  ");
 		}
 		for (int j = 0; j < s->ntools; j++) {
 			l = (struct line){.st = &s->tools[j], .kind = 'T'};
 			l.row = row_get("T", s->st.name, s->tools[j].name);
-			stats_series_view(l.row ? &l.row->ser : &(struct stats_series){0},
-					  g.servers.bounds, g.servers.nbounds, MCPTOP_QWINDOW_S,
-					  &l.v);
+			row_views(l.row, &l.v, &l.cv);
 			batch_line(&l, "  ");
 		}
 	}
@@ -803,28 +825,11 @@ static void draw_title(int W)
 	}
 }
 
-/* Column layout: the name takes what the numbers leave. */
-struct cols {
-	int name, spark;
-};
-
-static struct cols layout(int W)
+static void draw_row(int y, int W, const struct stats_layout *c, const struct line *l,
+		     int selected)
 {
-	/* " CALLS/S  ERR%      P50      P95      P99  INFL  SESS    CALLS " */
-	const int fixed = 9 + 7 + 9 + 9 + 9 + 6 + 6 + 9 + 1;
-	struct cols c = {.spark = MCPTOP_SPARK_W};
-
-	if (W - fixed - c.spark - 1 < 16)
-		c.spark = 0;
-	c.name = W - fixed - (c.spark ? c.spark + 1 : 0);
-	if (c.name < 8)
-		c.name = 8;
-	return c;
-}
-
-static void draw_row(int y, int W, const struct cols *c, const struct line *l, int selected)
-{
-	char rate[16], p50[16], p95[16], p99[16], err[16], infl[16] = "", sess[16] = "", calls[24],
+	char rate[16], p50[16], p95[16], p99[16], c50[16], c95[16], err[16], infl[16] = "",
+							   sess[16] = "", calls[24],
 							   spark[STATS_SPARK * 4 + 1] = "",
 							   name[MT_NAME_MAX + 8];
 	int x = 0;
@@ -833,6 +838,8 @@ static void draw_row(int y, int W, const struct cols *c, const struct line *l, i
 	stats_fmt_seconds(l->v.p50, p50, sizeof(p50));
 	stats_fmt_seconds(l->v.p95, p95, sizeof(p95));
 	stats_fmt_seconds(l->v.p99, p99, sizeof(p99));
+	stats_fmt_seconds(l->cv.p50, c50, sizeof(c50));
+	stats_fmt_seconds(l->cv.p95, c95, sizeof(c95));
 	if (isnan(l->v.err_pct))
 		snprintf(err, sizeof(err), "-");
 	else
@@ -862,8 +869,22 @@ static void draw_row(int y, int W, const struct cols *c, const struct line *l, i
 	if (!selected)
 		attroff(err_attr(l->v.err_pct));
 	x += 7;
-	mvprintw(y, x, "%8s %8s %8s %5s %5s %8s", p50, p95, p99, infl, sess, calls);
-	x += 9 * 3 + 6 * 2 + 9;
+	mvprintw(y, x, "%8s %8s ", p50, p95);
+	x += 9 * 2;
+	if (c->p99) {
+		mvprintw(y, x, "%8s ", p99);
+		x += 9;
+	}
+	if (c->client == 2) {
+		mvprintw(y, x, "%8s ", c50);
+		x += 9;
+	}
+	if (c->client) {
+		mvprintw(y, x, "%8s ", c95);
+		x += 9;
+	}
+	mvprintw(y, x, "%5s %5s %8s", infl, sess, calls);
+	x += 6 * 2 + 9;
 	if (c->spark)
 		mvaddstr(y, x, spark);
 	if (selected)
@@ -872,17 +893,26 @@ static void draw_row(int y, int W, const struct cols *c, const struct line *l, i
 
 static void draw_table(int y0, int h, int W)
 {
-	struct cols c = layout(W);
-	char hdr[64];
+	struct stats_layout c;
+	char hdr[128];
+	int n;
 
+	stats_layout(W, client_seen(), MCPTOP_SPARK_W, &c);
 	attron(g.colors ? COLOR_PAIR(PAIR_HEAD) | A_BOLD : A_REVERSE);
 	mvhline(y0, 0, ' ', W);
 	put_cut(y0, 0, g.detail ? "METHOD / TOOL" : "SERVER", c.name - 1);
-	mvprintw(y0, c.name, "%8s %6s %8s %8s %8s %5s %5s %8s", "CALLS/S", "ERR%", "P50", "P95",
-		 "P99", "INFL", "SESS", "CALLS");
+	n = snprintf(hdr, sizeof(hdr), "%8s %6s %8s %8s ", "CALLS/S", "ERR%", "P50", "P95");
+	if (c.p99)
+		n += snprintf(hdr + n, sizeof(hdr) - n, "%8s ", "P99");
+	if (c.client == 2)
+		n += snprintf(hdr + n, sizeof(hdr) - n, "%8s ", "CLI P50");
+	if (c.client)
+		n += snprintf(hdr + n, sizeof(hdr) - n, "%8s ", "CLI P95");
+	n += snprintf(hdr + n, sizeof(hdr) - n, "%5s %5s %8s", "INFL", "SESS", "CALLS");
+	mvaddstr(y0, c.name, hdr);
 	if (c.spark) {
 		snprintf(hdr, sizeof(hdr), "CALLS/S, %.0fs/col", g.o.delay > 5 ? g.o.delay : 5.0);
-		put_cut(y0, c.name + 64, hdr, c.spark);
+		put_cut(y0, c.name + n + 1, hdr, c.spark);
 	}
 	attroff(g.colors ? COLOR_PAIR(PAIR_HEAD) | A_BOLD : A_REVERSE);
 	h--;
@@ -973,6 +1003,8 @@ static void draw_help(int H, int W)
 	    "q            quit",
 	    "",
 	    "P50/P95/P99: over the last 60 s, from histogram deltas.",
+	    "CLI P50/P95: what clients on this host waited (60 s);",
+	    "shown once a client side is seen. CLI minus P: network.",
 	    "CALLS/S, ERR%: between the last two refreshes.",
 	    "",
 	    "any key closes this help",

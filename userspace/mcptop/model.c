@@ -27,21 +27,29 @@ static uint64_t mt_uint(json_t *o, const char *key)
 	return v > 0 ? (uint64_t)v : 0;
 }
 
-static void mt_parse_stat(json_t *o, struct mt_stat *st, int nbounds)
+/* A "duration" or "client_duration" object: count, sum, counts[]. */
+static void mt_parse_hist(json_t *d, uint64_t *count, double *sum, uint64_t *counts, int nbounds)
 {
-	json_t *d = json_object_get(o, "duration"), *c;
+	json_t *c;
 	size_t i;
 
+	*count = mt_uint(d, "count");
+	*sum = json_number_value(json_object_get(d, "sum"));
+	json_array_foreach (json_object_get(d, "counts"), i, c)
+		if ((int)i <= nbounds && i < STATS_MAX_COUNTS)
+			counts[i] = json_integer_value(c) > 0 ? json_integer_value(c) : 0;
+}
+
+static void mt_parse_stat(json_t *o, struct mt_stat *st, int nbounds)
+{
 	mt_str(st->name, sizeof(st->name), o, "name");
 	st->calls = mt_uint(o, "calls");
 	st->ok = mt_uint(o, "ok");
 	st->errors = mt_uint(o, "errors");
 	st->cancelled = mt_uint(o, "cancelled");
-	st->count = mt_uint(d, "count");
-	st->sum = json_number_value(json_object_get(d, "sum"));
-	json_array_foreach (json_object_get(d, "counts"), i, c)
-		if ((int)i <= nbounds && i < STATS_MAX_COUNTS)
-			st->counts[i] = json_integer_value(c) > 0 ? json_integer_value(c) : 0;
+	mt_parse_hist(json_object_get(o, "duration"), &st->count, &st->sum, st->counts, nbounds);
+	mt_parse_hist(json_object_get(o, "client_duration"), &st->client_count, &st->client_sum,
+		      st->client_counts, nbounds);
 }
 
 static struct mt_stat *mt_parse_stats(json_t *arr, int *n, int nbounds)

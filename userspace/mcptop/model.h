@@ -21,6 +21,12 @@ struct mt_stat {
 	uint64_t count;			   /* duration observations */
 	double sum;			   /* seconds */
 	uint64_t counts[STATS_MAX_COUNTS]; /* per bucket, overflow last */
+	/* client_duration (docs/api.md): what the clients on this host waited,
+	 * same shape; client_count 0 when no client's socket was seen (or an
+	 * older mcpwire without the field) */
+	uint64_t client_count;
+	double client_sum;
+	uint64_t client_counts[STATS_MAX_COUNTS];
 };
 
 struct mt_server {

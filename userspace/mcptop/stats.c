@@ -187,6 +187,29 @@ size_t stats_spark(const struct stats_series *ser, int width, int utf8, char *ou
 	return n;
 }
 
+void stats_layout(int W, int client_seen, int spark_w, struct stats_layout *out)
+{
+	/* CALLS/S ERR% P50 P95, INFL SESS CALLS and the trailing space */
+	const int base = 9 + 7 + 9 + 9 + 6 + 6 + 9 + 1;
+	int fixed;
+
+	out->p99 = 1;
+	out->client = 0;
+	if (client_seen) {
+		out->client = 2;
+		if (W - base - 3 * 9 < STATS_NAME_SPARK) {
+			out->p99 = 0;
+			out->client = 1;
+		}
+	}
+	fixed = base + 9 * (out->p99 + out->client);
+	out->spark = spark_w > 0 && W - fixed - spark_w - 1 >= STATS_NAME_SPARK ? spark_w : 0;
+	out->name = W - fixed - (out->spark ? out->spark + 1 : 0);
+	if (out->name < STATS_NAME_MIN)
+		out->name = STATS_NAME_MIN;
+	out->width = out->name + fixed + (out->spark ? out->spark + 1 : 0);
+}
+
 const char *stats_fmt_seconds(double s, char *buf, size_t len)
 {
 	if (isnan(s))

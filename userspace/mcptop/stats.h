@@ -79,6 +79,28 @@ void stats_series_view(const struct stats_series *ser, const double *bounds, int
  */
 size_t stats_spark(const struct stats_series *ser, int width, int utf8, char *out, size_t outlen);
 
+/*
+ * Columns of mcptop's table on a terminal W columns wide. The numbers are
+ * fixed: CALLS/S (9), ERR% (7), P50 P95 [P99] (9 each), then the client's
+ * wait CLI P50 / CLI P95 (9 each), INFL SESS (6 each), CALLS (9), a space;
+ * the name takes what they leave (at least STATS_NAME_MIN), the sparkline
+ * (spark_w + 1) only if the name keeps STATS_NAME_SPARK.
+ * client_seen: some row has a client side (docs/api.md client_duration);
+ * without one no client column is shown. With one, both client columns and
+ * P99 when the name keeps STATS_NAME_SPARK; else (80 columns) P99 gives
+ * way to CLI P95 alone, so the layout is as wide as without a client side.
+ */
+#define STATS_NAME_MIN 8
+#define STATS_NAME_SPARK 24
+struct stats_layout {
+	int name;   /* name column width, the separating space included */
+	int spark;  /* sparkline width; 0: not shown */
+	int p99;    /* 1: the P99 column is shown */
+	int client; /* 0: no client column, 1: CLI P95, 2: CLI P50 and CLI P95 */
+	int width;  /* all columns together (≥ W only when W is below the minimum) */
+};
+void stats_layout(int W, int client_seen, int spark_w, struct stats_layout *out);
+
 /* "0.42ms", "12ms", "1.2s", "-" for NAN: a fixed-width friendly duration. */
 const char *stats_fmt_seconds(double s, char *buf, size_t len);
 /* "12.3", "1.2k", "-" for NAN. */

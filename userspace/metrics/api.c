@@ -93,8 +93,9 @@ static json_t *api_server(json_t *by_name, const char *name)
 	if (s)
 		return s;
 	s = api_stat_new(name);
-	json_object_update_new(s, json_pack("{s:n, s:n, s:n, s:I, s:I, s:I, s:I, s:n, s:{}, s:{}}",
-					    "version", "protocol_version", "transport", "in_flight",
+	json_object_update_new(s, json_pack("{s:n, s:n, s:n, s:n, s:n, s:n, s:I, s:I, s:I, s:I, s:n, s:{}, s:{}}",
+					    "version", "protocol_version", "transport", "container",
+					    "pod", "namespace", "in_flight",
 					    (json_int_t)0, "sessions", (json_int_t)0,
 					    "notifications", (json_int_t)0, "expired",
 					    (json_int_t)0, "last_seen", "methods", "tools"));
@@ -184,10 +185,21 @@ char *metrics_api_render_servers(const struct metrics_api_fams *f, const char *v
 		srv = api_server(by_name, s->vals[0]);
 		/* several endpoints may share a name with different versions:
 		 * the first in table order wins, the exposition has them all */
-		if (json_is_null(json_object_get(srv, "version"))) {
+		/* a series made before any initialize result (attribution) has
+		 * no version: it stays null */
+		if (json_is_null(json_object_get(srv, "version")) && s->vals[1][0]) {
 			json_object_set_new(srv, "version", json_string(s->vals[1]));
 			json_object_set_new(srv, "protocol_version", json_string(s->vals[2]));
 			json_object_set_new(srv, "transport", json_string(s->vals[3]));
+		}
+		if (json_is_null(json_object_get(srv, "transport")))
+			json_object_set_new(srv, "transport", json_string(s->vals[3]));
+		/* where it runs: the first series that knows it */
+		for (int l = 4; l < 7; l++) {
+			static const char *const keys[] = { "container", "pod", "namespace" };
+
+			if (s->vals[l][0] && json_is_null(json_object_get(srv, keys[l - 4])))
+				json_object_set_new(srv, keys[l - 4], json_string(s->vals[l]));
 		}
 	}
 	api_for_each_series (f->sessions, s) {

@@ -41,6 +41,7 @@ enum {
 	F_DEDUP,
 	F_EVICTIONS,
 	F_CALL_LOG_ERRORS,
+	F_ATTRIB_ERRORS,
 	F_SCOPE_NAMESPACES,
 	F_SCOPE_RESCANS,
 	F_SCOPE_FILTERED,
@@ -89,9 +90,12 @@ static const struct metrics_family_def {
 				     "Time from a tools/call request to its response, measured at "
 				     "the client's socket.",
 				     METRICS_HISTOGRAM, 2, 0, { "server_name", "tool_name" } },
-	[F_SERVER_INFO] = { "mcp_server_info", "MCP server identity from its initialize result.",
-			    METRICS_GAUGE, 4, 0,
-			    { "server_name", "server_version", "protocol_version", "transport" } },
+	[F_SERVER_INFO] = { "mcp_server_info",
+			    "MCP server identity from its initialize result, and the container, "
+			    "pod and namespace its process runs in.",
+			    METRICS_GAUGE, 7, 0,
+			    { "server_name", "server_version", "protocol_version", "transport",
+			      "container", "pod", "namespace" } },
 	[F_SESSIONS] = { "mcp_sessions_active", "MCP sessions open.", METRICS_GAUGE, 2, 0,
 			 { "server_name", "transport" } },
 	[F_IN_FLIGHT] = { "mcp_requests_in_flight", "MCP requests awaiting a response.",
@@ -128,6 +132,9 @@ static const struct metrics_family_def {
 				"Call log records dropped because they could not be encoded or "
 				"written.",
 				METRICS_COUNTER, 0, 1, { NULL } },
+	[F_ATTRIB_ERRORS] = { "mcpwire_attribution_errors_total",
+			      "Process-to-container look-ups that failed, by reason.",
+			      METRICS_COUNTER, 1, 1, { "reason" } },
 	[F_SCOPE_NAMESPACES] = { "mcpwire_scope_namespaces",
 				 "Network namespaces in scope of --network/--bridge (behind a "
 				 "port of the bridge).",
@@ -586,11 +593,17 @@ void metrics_server_retire(struct metrics *m, uint32_t server)
 struct metrics_series *metrics_server_info_get(struct metrics *m, uint32_t server,
 					       const char *version, int version_truncated,
 					       const char *protocol, int protocol_truncated,
-					       int transport)
+					       int transport, const struct metrics_placement *where)
 {
 	char vbuf[METRICS_LABEL_MAX + 1], pbuf[METRICS_LABEL_MAX + 1];
+	char cbuf[METRICS_LABEL_MAX + 1], podbuf[METRICS_LABEL_MAX + 1], nbuf[METRICS_LABEL_MAX + 1];
 	const char *v = metrics_clean(vbuf, version, version_truncated);
 	const char *p = metrics_clean(pbuf, protocol, protocol_truncated);
+	/* names from the Docker API and the kubelet, not the wire: bounded by
+	 * their own limits, cleaned all the same */
+	const char *c = metrics_clean(cbuf, where ? where->container : "", 0);
+	const char *pod = metrics_clean(podbuf, where ? where->pod : "", 0);
+	const char *ns = metrics_clean(nbuf, where ? where->ns : "", 0);
 	struct metrics_series *s;
 
 	if (!v) {
@@ -603,7 +616,8 @@ struct metrics_series *metrics_server_info_get(struct metrics *m, uint32_t serve
 	}
 	s = metrics_get(m, F_SERVER_INFO,
 			(const char *const[]){ metrics_server_name(m, server), v, p,
-					       metrics_transport_name(transport) });
+					       metrics_transport_name(transport), c ? c : "",
+					       pod ? pod : "", ns ? ns : "" });
 	if (s) {
 		s->refs++;
 		s->value = 1;
@@ -717,6 +731,13 @@ void metrics_scope_set(struct metrics *m, uint32_t namespaces, const char *const
 			metrics_small_set(m, F_SCOPE_RESCANS, vals, (double)rescans[i]);
 	}
 	metrics_small_set(m, F_SCOPE_FILTERED, NULL, (double)filtered);
+}
+
+void metrics_attribution_errors_set(struct metrics *m, const char *reason, uint64_t total)
+{
+	const char *vals[] = { reason };
+
+	metrics_small_set(m, F_ATTRIB_ERRORS, vals, (double)total);
 }
 
 void metrics_parse_error(struct metrics *m, const char *reason)

@@ -119,16 +119,25 @@ void metrics_in_flight_add(struct metrics *m, uint32_t server, int delta);
  * mcp_transport (proto/msg.h). The series stays, at 0, once created. */
 void metrics_sessions_add(struct metrics *m, uint32_t server, int transport, int delta);
 
+/* Where a server's process runs (attrib/): label values for mcp_server_info,
+ * "" when unknown. */
+struct metrics_placement {
+	const char *container; /* container name, or its short id */
+	const char *pod;
+	const char *ns;	       /* the pod's namespace */
+};
+
 /* A reference to one mcp_server_info series (value 1). Taken by each holder
  * (mcp/ takes one per server endpoint) and dropped when the holder's view
  * changes; the series disappears with its last reference, so a server that
  * upgrades stops exporting its old version. NULL when the series cannot be
  * created (family full). version and protocol come from the initialize
- * result (mcp-wire.md §4). */
+ * result (mcp-wire.md §4), "" when none was seen; where (NULL: nothing
+ * known) gives the container, pod and namespace labels. */
 struct metrics_series *metrics_server_info_get(struct metrics *m, uint32_t server,
 					       const char *version, int version_truncated,
 					       const char *protocol, int protocol_truncated,
-					       int transport);
+					       int transport, const struct metrics_placement *where);
 void metrics_server_info_put(struct metrics *m, struct metrics_series *info);
 
 /* mcpwire_requests_expired_total{server_name}. */
@@ -143,6 +152,9 @@ void metrics_table_evictions_set(struct metrics *m, const char *table, uint64_t 
 /* mcpwire_events_lost_total{reason} = total: the kernel's per-CPU drop
  * counters summed by the caller; reason is one of a small fixed set. */
 void metrics_events_lost_set(struct metrics *m, const char *reason, uint64_t total);
+/* mcpwire_attribution_errors_total{reason} = total (attrib_get_stats());
+ * reason is a static string: queue_full, proc, docker, kubelet. */
+void metrics_attribution_errors_set(struct metrics *m, const char *reason, uint64_t total);
 /* mcpwire_call_log_errors_total = total (calllog_errors()); the series
  * exists from the first call, so only with --log-calls. */
 void metrics_call_log_errors_set(struct metrics *m, uint64_t total);

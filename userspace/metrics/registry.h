@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define METRICS_MAX_LABELS 4
+#define METRICS_MAX_LABELS 7
 #define METRICS_NBUCKETS 18
 
 enum metrics_type {
