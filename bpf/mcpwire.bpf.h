@@ -20,9 +20,11 @@
 #define MW_S_IFSOCK 0140000
 #define MW_S_IFIFO 0010000
 
-/* Map sizes. fdinfo is LRU: an evicted fd is simply classified again. */
+/* Map sizes. fdinfo is LRU: an evicted fd is simply classified again.
+ * conns and fdinfo are defaults: userspace sets both from --max-conns before
+ * load (capture_open()), fdinfo never below MW_FDINFO_MAX. */
 #define MW_FDINFO_MAX 65536
-#define MW_CONNS_MAX 16384
+#define MW_CONNS_MAX 65536
 /* Network namespaces in scope (--network/--bridge); scope/set.h SCOPE_SET_MAX. */
 #define MW_SCOPE_NETNS_MAX 4096
 

@@ -654,6 +654,7 @@ int main(int argc, char **argv)
 	ccfg.cap_bytes = (uint32_t)o.cap_bytes;
 	ccfg.tail_bytes = 64 * 1024;
 	ccfg.ringbuf_bytes = 16 << 20;
+	ccfg.max_conns = (uint32_t)o.max_conns;
 	ccfg.self_tgid = (uint32_t)getpid();
 	ccfg.verbose = o.verbose;
 	ccfg.scoped = scope != NULL;

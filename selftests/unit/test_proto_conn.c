@@ -581,6 +581,67 @@ static void test_not_mcp(void **state)
 	assert_int_equal(r.n, 0);
 }
 
+/* Between messages a keep-alive connection holds no parser state and no
+ * request FIFO (issue #6: 10,000 idle connections cost their small
+ * proto_conn only); mid-message it does, and the next message after a
+ * reuse still parses. Each step is split at every byte of the request. */
+static void test_idle_holds_no_parser(void **state)
+{
+	static const char req[] =
+		"POST /mcp HTTP/1.1\r\ncontent-type: application/json\r\ncontent-length: 40\r\n\r\n"
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}";
+	static const char resp[] =
+		"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 36\r\n\r\n"
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}";
+	static const struct proto_sink sink_tmpl = { on_message, on_end, on_error, NULL };
+	struct proto_sink sink = sink_tmpl;
+	struct proto_conn_params p = { .flow_id = 1 };
+	struct proto_work_stats ws0, ws;
+	struct proto_conn *c[2];
+	struct run r;
+	size_t n = strlen(req);
+
+	memset(&r, 0, sizeof(r));
+	sink.arg = &r;
+	proto_work_stats(&ws0);
+	for (int k = 0; k < 2; k++) {
+		c[k] = proto_conn_new(&p, &sink);
+		assert_non_null(c[k]);
+		/* the first exchange decides the protocol of both directions */
+		proto_conn_data(c[k], STREAM_RECV, (const uint8_t *)req, n, 1);
+		proto_conn_data(c[k], STREAM_SEND, (const uint8_t *)resp, strlen(resp), 1);
+	}
+	proto_work_stats(&ws);
+	assert_int_equal(ws.in_use, ws0.in_use);
+	assert_int_equal(ws.fifo_in_use, ws0.fifo_in_use);
+	for (size_t split = 1; split < n; split++) {
+		memset(&r, 0, sizeof(r));
+		for (int k = 0; k < 2; k++) {
+			proto_conn_data(c[k], STREAM_RECV, (const uint8_t *)req, split, 2);
+			proto_work_stats(&ws);
+			/* mid-request: this side holds a parser state */
+			assert_int_equal(ws.in_use, ws0.in_use + 1);
+			proto_conn_data(c[k], STREAM_RECV, (const uint8_t *)req + split, n - split,
+					3);
+			proto_work_stats(&ws);
+			assert_int_equal(ws.in_use, ws0.in_use);
+			assert_int_equal(ws.fifo_in_use, ws0.fifo_in_use + 1); /* awaits its answer */
+			proto_conn_data(c[k], STREAM_SEND, (const uint8_t *)resp, strlen(resp), 4);
+			proto_work_stats(&ws);
+			assert_int_equal(ws.in_use, ws0.in_use);
+			assert_int_equal(ws.fifo_in_use, ws0.fifo_in_use);
+		}
+		/* both connections' request and answer were parsed */
+		assert_int_equal(count(&r, R_MSG), 4);
+		assert_int_equal(count(&r, R_ERR), 0);
+	}
+	proto_conn_free(c[0], 4);
+	proto_conn_free(c[1], 4);
+	proto_work_stats(&ws);
+	assert_int_equal(ws.failed, ws0.failed);
+	assert_true(ws.spare <= 256 && ws.fifo_spare <= 256);
+}
+
 /* On a connection that speaks MCP, JSON that is not JSON-RPC is an error. */
 static void test_not_jsonrpc_on_mcp(void **state)
 {
@@ -1380,6 +1441,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_streamable_http),
 		cmocka_unit_test(test_idle_keepalive),
+		cmocka_unit_test(test_idle_holds_no_parser),
 		cmocka_unit_test(test_legacy_sse),
 		cmocka_unit_test(test_legacy_python_spelling),
 		cmocka_unit_test(test_legacy_ts_examples),

@@ -47,8 +47,14 @@ struct capture {
 	/* --network/--bridge (capture_set_scope()); NULL when not scoped */
 	struct scope_set *scope;     /* namespaces in scope */
 	struct scope_keys *ignored;  /* connections turned away, until their close */
-	__u64 *scope_keys_buf;	     /* scratch for the map walks, MW_FDINFO_MAX keys */
 	uint64_t scope_filtered;
+
+	/* Entries of the `conns` and `fdinfo` maps, set before load from
+	 * cfg->max_conns (bpf_map__set_max_entries()). */
+	uint32_t conns_max, fdinfo_max;
+	/* Scratch for the map walks (sweep, scope grow/shrink): room for every
+	 * key of the larger map, so one walk sees the whole map. */
+	__u64 *keys_buf;
 };
 
 static const char *const capture_drop_names[MW_DROP__MAX] = {
@@ -276,12 +282,12 @@ static void capture_sweep(struct capture *c)
 {
 	int conns_fd = bpf_map__fd(c->skel->maps.conns);
 	int fdinfo_fd = bpf_map__fd(c->skel->maps.fdinfo);
-	static __u64 dead[MW_CONNS_MAX];
+	__u64 *dead = c->keys_buf;
 	__u64 key, next, *prev = NULL;
 	struct mw_conn v;
 	size_t n = 0, i;
 
-	while (n < MW_CONNS_MAX && bpf_map_get_next_key(conns_fd, prev, &next) == 0) {
+	while (n < c->conns_max && bpf_map_get_next_key(conns_fd, prev, &next) == 0) {
 		pid_t tgid = next >> 32;
 
 		if (kill(tgid, 0) && errno == ESRCH)
@@ -367,12 +373,30 @@ int capture_open(const struct capture_config *cfg, struct stream_table *st, stru
 	if (cfg->scoped) {
 		c->scope = calloc(1, sizeof(*c->scope));
 		c->ignored = calloc(1, sizeof(*c->ignored));
-		c->scope_keys_buf = calloc(MW_FDINFO_MAX, sizeof(*c->scope_keys_buf));
-		if (!c->scope || !c->ignored || !c->scope_keys_buf) {
+		if (!c->scope || !c->ignored) {
 			err_ = -ENOMEM;
 			snprintf(err, errlen, "capture: out of memory");
 			goto cleanup;
 		}
+	}
+	/* One `conns` entry per tracked socket; `fdinfo` also holds the
+	 * verdicts of fds that are not connections, so it never gets fewer
+	 * than MW_FDINFO_MAX. Both are preallocated by the kernel. */
+	c->conns_max = cfg->max_conns ? cfg->max_conns : MW_CONNS_MAX;
+	c->fdinfo_max = c->conns_max > MW_FDINFO_MAX ? c->conns_max : MW_FDINFO_MAX;
+	c->keys_buf = calloc(c->fdinfo_max, sizeof(*c->keys_buf));
+	if (!c->keys_buf) {
+		err_ = -ENOMEM;
+		snprintf(err, errlen, "capture: out of memory");
+		goto cleanup;
+	}
+	err_ = bpf_map__set_max_entries(c->skel->maps.conns, c->conns_max);
+	if (!err_)
+		err_ = bpf_map__set_max_entries(c->skel->maps.fdinfo, c->fdinfo_max);
+	if (err_) {
+		snprintf(err, errlen, "cannot size the connection maps to %u entries: %s",
+			 c->conns_max, strerror(-err_));
+		goto cleanup;
 	}
 	err_ = bpf_map__set_max_entries(c->skel->maps.events, rbsz);
 	if (err_) {
@@ -481,15 +505,15 @@ static void capture_scope_grow(struct capture *c)
 	struct mw_fdinfo fi;
 	size_t n = 0, i;
 
-	while (n < MW_FDINFO_MAX && bpf_map_get_next_key(fdinfo_fd, prev, &next) == 0) {
+	while (n < c->fdinfo_max && bpf_map_get_next_key(fdinfo_fd, prev, &next) == 0) {
 		if (bpf_map_lookup_elem(fdinfo_fd, &next, &fi) == 0 &&
 		    fi.state == MW_FD_OUT_OF_SCOPE)
-			c->scope_keys_buf[n++] = next;
+			c->keys_buf[n++] = next;
 		key = next;
 		prev = &key;
 	}
 	for (i = 0; i < n; i++)
-		bpf_map_delete_elem(fdinfo_fd, &c->scope_keys_buf[i]);
+		bpf_map_delete_elem(fdinfo_fd, &c->keys_buf[i]);
 }
 
 /* Scope shrank: connections of namespaces that left are closed in stream/
@@ -504,29 +528,29 @@ static void capture_scope_shrink(struct capture *c)
 	struct mw_conn v;
 	size_t n = 0, i;
 
-	while (n < MW_CONNS_MAX && bpf_map_get_next_key(conns_fd, prev, &next) == 0) {
+	while (n < c->conns_max && bpf_map_get_next_key(conns_fd, prev, &next) == 0) {
 		if (bpf_map_lookup_elem(conns_fd, &next, &v) == 0 &&
 		    !scope_set_has(c->scope, v.netns))
-			c->scope_keys_buf[n++] = next;
+			c->keys_buf[n++] = next;
 		key = next;
 		prev = &key;
 	}
 	for (i = 0; i < n; i++) {
 		struct mw_fdinfo fi = { .state = MW_FD_OUT_OF_SCOPE };
-		struct stream_key k = { .tgid = c->scope_keys_buf[i] >> 32,
-					.fd = (uint32_t)c->scope_keys_buf[i] };
+		struct stream_key k = { .tgid = c->keys_buf[i] >> 32,
+					.fd = (uint32_t)c->keys_buf[i] };
 
-		if (bpf_map_lookup_elem(conns_fd, &c->scope_keys_buf[i], &v))
+		if (bpf_map_lookup_elem(conns_fd, &c->keys_buf[i], &v))
 			continue; /* closed meanwhile */
 		fi.family = v.family;
-		bpf_map_update_elem(fdinfo_fd, &c->scope_keys_buf[i], &fi, BPF_ANY);
+		bpf_map_update_elem(fdinfo_fd, &c->keys_buf[i], &fi, BPF_ANY);
 		if (!v.open_emitted)
 			continue; /* its open event will meet the userspace filter */
 		k.gen = v.gen;
-		if (scope_keys_has(c->ignored, c->scope_keys_buf[i], v.gen))
+		if (scope_keys_has(c->ignored, c->keys_buf[i], v.gen))
 			continue;
 		stream_close(c->st, &k, capture_now_ns());
-		scope_keys_put(c->ignored, c->scope_keys_buf[i], v.gen);
+		scope_keys_put(c->ignored, c->keys_buf[i], v.gen);
 		c->scope_filtered++;
 	}
 }
@@ -608,6 +632,6 @@ void capture_close(struct capture *c)
 	free(c->percpu);
 	free(c->scope);
 	free(c->ignored);
-	free(c->scope_keys_buf);
+	free(c->keys_buf);
 	free(c);
 }

@@ -27,6 +27,11 @@ struct capture_config {
 	/* Ring buffer size in bytes (default 16 MiB); rounded up to a power of
 	 * two. */
 	uint32_t ringbuf_bytes;
+	/* Sockets tracked at once (--max-conns; default MW_CONNS_MAX): entries
+	 * of the BPF `conns` map, and of `fdinfo` when above MW_FDINFO_MAX.
+	 * Hash maps are preallocated: about 170 bytes of kernel memory per
+	 * `conns` entry whether used or not (docs/capture.md). */
+	uint32_t max_conns;
 	/* Process whose own syscalls are never traced: the daemon's getpid(). */
 	uint32_t self_tgid;
 	/* Non-zero: libbpf and verifier output go to stderr. */

@@ -32,6 +32,11 @@
 #define PROTO_SSE_HEAD 256
 #define PROTO_DEFAULT_MAX_BODY (16u << 20)
 #define PROTO_DETECT_MAX 16
+/* Idle parser states (struct proto_work) kept for reuse once released:
+ * beyond it a released one goes back to malloc. Enough for the sides that
+ * are mid-message at once under load; 4.3 KiB each, 14 KiB with the SSE
+ * state one may carry. */
+#define PROTO_WORK_SPARE 256u
 
 enum { PROTO_UNKNOWN, PROTO_HTTP, PROTO_OTHER };
 
@@ -61,6 +66,14 @@ struct proto_exch {
 	struct jsonrpc_id ids[PROTO_EXCH_IDS];
 };
 
+/* The requests awaiting their response on one connection, 3.7 KiB: held
+ * while fifo_n > 0 only (proto_fifo_get()/proto_fifo_put()), from a free
+ * list like struct proto_work. */
+struct proto_fifo {
+	struct proto_exch e[PROTO_FIFO];
+	struct proto_fifo *next;	/* on the free list */
+};
+
 struct proto_sse {
 	struct sse_parser parser;
 	uint8_t npending;
@@ -71,8 +84,32 @@ struct proto_sse {
 	struct jsonrpc_msg pending[PROTO_SSE_PENDING];
 };
 
+/*
+ * The parser state of one direction while a message is in progress: the
+ * HTTP/1.1 parser, the JSON-RPC scanner, the message's context and the
+ * exchange it belongs to, 4.3 KiB together. A keep-alive
+ * connection spends most of its life between messages, where neither holds
+ * anything, so a side owns one only from its first byte to the end of the
+ * message (proto_work_get()/proto_work_put()), from a free list: 10,000
+ * idle connections cost their small proto_conn, not 10,000 parsers.
+ */
+struct proto_work {
+	struct http1_parser http;
+	struct jsonrpc_scan js;
+	struct mcp_wire_ctx ctx;	/* of the message in progress */
+	/* ctx is another connection's: reused from the free list, no head
+	 * seen since (each head builds its own); proto_error() builds it */
+	uint8_t ctx_stale;
+	struct proto_exch ex;	/* response side: the request being answered */
+	/* on the free list: the SSE state (10 KiB) its last side had, handed
+	 * to the next (every SSE body starts with sse_init()) */
+	struct proto_sse *sse;
+	struct proto_work *next;	/* on the free list */
+};
+
 struct proto_side {
 	struct proto_conn *c;
+	struct proto_work *w;	/* NULL while idle between messages */
 	uint8_t is_resp;
 	uint8_t body;		/* BODY_* of the message in progress */
 	uint8_t failed;		/* this body's JSON is lost; errors already told */
@@ -82,10 +119,6 @@ struct proto_side {
 	uint8_t legacy_stream;	/* carries a legacy session (its endpoint event) */
 	uint64_t body_bytes;
 	uint64_t req_exch;	/* request side: exchange of the request in progress */
-	struct http1_parser http;
-	struct jsonrpc_scan js;
-	struct mcp_wire_ctx ctx;
-	struct proto_exch ex;	/* response side: the request being answered */
 	struct proto_sse *sse;
 	uint8_t phase;		/* PH_* */
 	struct proto_join *jn;	/* while PH_SCAN or PH_VERIFY */
@@ -101,17 +134,51 @@ struct proto_conn {
 	uint8_t det_len[2];
 	uint8_t det[2][PROTO_DETECT_MAX];
 	uint64_t ts;
-	struct mcp_wire_ctx base;
+	/* what every message context starts from (proto_ctx_base()), kept
+	 * as the few bytes it is made of rather than a 456-byte template */
+	uint8_t observer;	/* enum mcp_observer, once roles_known */
+	uint8_t roles_known;	/* proto_start_http() ran: server endpoint known */
 	uint8_t fifo_head, fifo_n;
 	uint64_t fifo_evicted;
 	uint64_t join_skipped;	/* bytes passed over before messages resumed */
-	struct proto_exch fifo[PROTO_FIFO];
+	struct proto_fifo *fifo; /* NULL while no request awaits its response */
 	struct proto_side side[2]; /* by enum stream_dir */
 };
 
 static uint64_t proto_exchange_seq;
+
+/* The connection's part of a message context: flow, observing process,
+ * transport, and once the roles are known, observer and server endpoint.
+ * Every field is set, strings as empty strings (their consumers read them
+ * up to the NUL), without clearing all 456 bytes: one per head. */
+static void proto_ctx_base(const struct proto_conn *c, struct mcp_wire_ctx *ctx)
+{
+	ctx->ts_ns = 0;
+	ctx->flow_id = c->p.flow_id;
+	ctx->dir = 0;
+	ctx->transport = MCP_TRANSPORT_STREAMABLE_HTTP;
+	if (c->roles_known) {
+		ctx->observer = c->observer;
+		ctx->server = c->observer == MCP_OBS_SERVER ? c->p.local : c->p.remote;
+	} else {
+		ctx->observer = 0;
+		memset(&ctx->server, 0, sizeof(ctx->server));
+	}
+	ctx->tgid = c->p.tgid;
+	memcpy(ctx->comm, c->p.comm, sizeof(ctx->comm));
+	ctx->session[0] = 0;
+	ctx->new_session[0] = 0;
+	ctx->exchange = 0;
+	ctx->http_status = 0;
+}
+
 /* Overflow id slots allocated by all connections (PROTO_IDS_POOL). */
 static uint32_t proto_ids_pooled;
+/* Released parser states kept for reuse (PROTO_WORK_SPARE), and counts of
+ * what the free list did: see proto_work_stats(). */
+static struct proto_work *proto_work_free;
+static struct proto_fifo *proto_fifo_free;
+static struct proto_work_stats proto_work_st;
 
 static const char *const proto_methods[] = {
 	"GET ", "POST ", "PUT ", "DELETE ", "HEAD ", "OPTIONS ", "PATCH ", "TRACE ", "CONNECT ",
@@ -124,9 +191,13 @@ static void proto_error(struct proto_side *sd, const char *reason)
 
 	if (sd->phase == PH_VERIFY)
 		return; /* not yet known to be a message boundary */
-	sd->ctx.ts_ns = c->ts;
+	if (sd->w->ctx_stale) {
+		proto_ctx_base(c, &sd->w->ctx);
+		sd->w->ctx_stale = 0;
+	}
+	sd->w->ctx.ts_ns = c->ts;
 	if (c->sink->parse_error)
-		c->sink->parse_error(c->sink->arg, &sd->ctx, reason);
+		c->sink->parse_error(c->sink->arg, &sd->w->ctx, reason);
 }
 
 static uint32_t proto_max_body(const struct proto_conn *c)
@@ -288,7 +359,7 @@ static void proto_deliver(struct proto_side *sd, const struct jsonrpc_msg *m)
 		/* Valid JSON that is not JSON-RPC is some other JSON API (the
 		 * Prometheus query API, a health check) unless this connection or
 		 * this exchange is already known to speak MCP. */
-		if (c->mcp_seen || sd->ctx.session[0])
+		if (c->mcp_seen || sd->w->ctx.session[0])
 			proto_error(sd, "not_jsonrpc");
 		return;
 	}
@@ -299,7 +370,7 @@ static void proto_deliver(struct proto_side *sd, const struct jsonrpc_msg *m)
 		return;
 	if (!sd->is_resp && m->kind == JSONRPC_REQUEST) {
 		for (int i = 0; i < c->fifo_n; i++) {
-			struct proto_exch *e = &c->fifo[(c->fifo_head + i) % PROTO_FIFO];
+			struct proto_exch *e = &c->fifo->e[(c->fifo_head + i) % PROTO_FIFO];
 
 			if (e->id == sd->req_exch) {
 				proto_exch_add_id(e, &m->id);
@@ -308,19 +379,19 @@ static void proto_deliver(struct proto_side *sd, const struct jsonrpc_msg *m)
 		}
 	}
 	/* 2026-07-28 headers complete what the body lacks (rare: a copy) */
-	if (sd->is_resp ? m->kind == JSONRPC_RESULT && sd->ex.pver[0] && m->peer_name.len &&
+	if (sd->is_resp ? m->kind == JSONRPC_RESULT && sd->w->ex.pver[0] && m->peer_name.len &&
 				  !m->protocol_version.len :
-			  m->kind == JSONRPC_REQUEST && sd->http.head.mcp_name.present) {
+			  m->kind == JSONRPC_REQUEST && sd->w->http.head.mcp_name.present) {
 		fill = *m;
 		if (sd->is_resp)
-			proto_fill_version(&fill, sd->ex.pver);
+			proto_fill_version(&fill, sd->w->ex.pver);
 		else
-			proto_fill_name(&fill, &sd->http.head);
+			proto_fill_name(&fill, &sd->w->http.head);
 		m = &fill;
 	}
-	sd->ctx.ts_ns = c->ts;
+	sd->w->ctx.ts_ns = c->ts;
 	if (c->sink->message)
-		c->sink->message(c->sink->arg, &sd->ctx, m);
+		c->sink->message(c->sink->arg, &sd->w->ctx, m);
 }
 
 static void proto_drop_payloads(struct jsonrpc_msg *m)
@@ -360,11 +431,11 @@ static int proto_tail_on(const struct proto_side *sd)
  * out of its head and tail (proto/tail.h). 1 when the hole is taken in. */
 static int proto_tail_begin(struct proto_side *sd)
 {
-	if (sd->http.head.coding != HTTP1_CODING_IDENTITY)
+	if (sd->w->http.head.coding != HTTP1_CODING_IDENTITY)
 		return 0; /* a compressed stream cannot go on after a hole */
 	if (!sd->tr)
 		sd->tr = calloc(1, sizeof(*sd->tr));
-	return sd->tr && !tail_begin(sd->tr, &sd->js);
+	return sd->tr && !tail_begin(sd->tr, &sd->w->js);
 }
 
 /* The message with the hole was abandoned: the gap it is. */
@@ -394,7 +465,7 @@ static void proto_sse_clear(struct proto_side *sd)
 	sd->sse->too_large = 0;
 	sd->sse->head_len = 0;
 	sd->body_bytes = 0;
-	jsonrpc_scan_reset(&sd->js);
+	jsonrpc_scan_reset(&sd->w->js);
 }
 
 static void proto_sse_data(void *arg, const uint8_t *data, size_t len)
@@ -420,7 +491,7 @@ static void proto_sse_data(void *arg, const uint8_t *data, size_t len)
 		sse->too_large = 1;
 		return;
 	}
-	jsonrpc_scan_feed(&sd->js, data, len);
+	jsonrpc_scan_feed(&sd->w->js, data, len);
 }
 
 static void proto_sse_dispatch(void *arg, const struct sse_event *ev)
@@ -439,8 +510,8 @@ static void proto_sse_dispatch(void *arg, const struct sse_event *ev)
 		/* legacy HTTP+SSE (2024-11-05): data is the URI to POST to, and
 		 * its query carries the session of everything on this stream */
 		sse->head[sse->head_len] = 0;
-		if (proto_query_session(sse->head, sd->ctx.session, sizeof(sd->ctx.session))) {
-			sd->ctx.transport = MCP_TRANSPORT_SSE;
+		if (proto_query_session(sse->head, sd->w->ctx.session, sizeof(sd->w->ctx.session))) {
+			sd->w->ctx.transport = MCP_TRANSPORT_SSE;
 			sd->legacy_stream = 1;
 		}
 	} else if (!ev->type[0] || !strcmp(ev->type, "message")) {
@@ -451,7 +522,7 @@ static void proto_sse_dispatch(void *arg, const struct sse_event *ev)
 				proto_deliver(sd, &sse->pending[i]);
 			proto_tail_finish(sd);
 		} else {
-			err = jsonrpc_scan_end(&sd->js);
+			err = jsonrpc_scan_end(&sd->w->js);
 			for (int i = 0; i < sse->npending; i++)
 				proto_deliver(sd, &sse->pending[i]);
 			if (sse->overflow)
@@ -486,7 +557,7 @@ static void proto_body_start(struct proto_side *sd, uint8_t kind)
 	sd->failed = 0;
 	sd->gap_told = 0;
 	sd->body_bytes = 0;
-	jsonrpc_scan_reset(&sd->js);
+	jsonrpc_scan_reset(&sd->w->js);
 	if (kind == BODY_SSE) {
 		if (!sd->sse) {
 			sd->sse = calloc(1, sizeof(*sd->sse));
@@ -507,16 +578,26 @@ static void proto_too_large(struct proto_side *sd)
 	sd->body = BODY_IGNORE;
 }
 
+static int proto_fifo_get(struct proto_conn *c);
+
 static void proto_fifo_push(struct proto_conn *c, const struct proto_exch *e)
 {
+	if (proto_fifo_get(c)) {
+		/* answered, it will be unpaired like an evicted one */
+		struct proto_exch lost = *e;
+
+		proto_exch_release(&lost);
+		c->fifo_evicted++;
+		return;
+	}
 	if (c->fifo_n == PROTO_FIFO) {
 		/* answers were missed: the oldest request will never pair */
-		proto_exch_release(&c->fifo[c->fifo_head]);
+		proto_exch_release(&c->fifo->e[c->fifo_head]);
 		c->fifo_head = (c->fifo_head + 1) % PROTO_FIFO;
 		c->fifo_n--;
 		c->fifo_evicted++;
 	}
-	c->fifo[(c->fifo_head + c->fifo_n) % PROTO_FIFO] = *e;
+	c->fifo->e[(c->fifo_head + c->fifo_n) % PROTO_FIFO] = *e;
 	c->fifo_n++;
 }
 
@@ -524,7 +605,7 @@ static int proto_req_head(void *arg, const struct http1_head *h)
 {
 	struct proto_side *sd = arg;
 	struct proto_conn *c = sd->c;
-	struct proto_exch *e = &sd->ex;
+	struct proto_exch *e = &sd->w->ex;
 	uint8_t kind;
 
 	memset(e, 0, offsetof(struct proto_exch, ids));
@@ -539,11 +620,12 @@ static int proto_req_head(void *arg, const struct http1_head *h)
 	proto_fifo_push(c, e);
 	sd->req_exch = e->id;
 
-	sd->ctx = c->base;
-	sd->ctx.dir = MCP_C2S;
-	sd->ctx.transport = e->legacy ? MCP_TRANSPORT_SSE : MCP_TRANSPORT_STREAMABLE_HTTP;
-	memcpy(sd->ctx.session, e->session, sizeof(e->session));
-	sd->ctx.exchange = e->id;
+	proto_ctx_base(c, &sd->w->ctx);
+	sd->w->ctx_stale = 0;
+	sd->w->ctx.dir = MCP_C2S;
+	sd->w->ctx.transport = e->legacy ? MCP_TRANSPORT_SSE : MCP_TRANSPORT_STREAMABLE_HTTP;
+	memcpy(sd->w->ctx.session, e->session, sizeof(e->session));
+	sd->w->ctx.exchange = e->id;
 
 	if (proto_media_json(&h->content_type))
 		kind = BODY_JSON;
@@ -557,11 +639,13 @@ static int proto_req_head(void *arg, const struct http1_head *h)
 	return HTTP1_HEAD_OK;
 }
 
+static int proto_work_get(struct proto_side *sd);
+
 static int proto_resp_head(void *arg, const struct http1_head *h)
 {
 	struct proto_side *sd = arg;
 	struct proto_conn *c = sd->c;
-	struct proto_exch *e = &sd->ex;
+	struct proto_exch *e = &sd->w->ex;
 	uint8_t kind = BODY_IGNORE;
 
 	if (h->status < 200 && h->status != 101)
@@ -569,9 +653,9 @@ static int proto_resp_head(void *arg, const struct http1_head *h)
 	proto_exch_release(e);
 	if (c->fifo_n) {
 		/* moved: the slot no longer owns the overflow ids */
-		*e = c->fifo[c->fifo_head];
-		c->fifo[c->fifo_head].more = NULL;
-		c->fifo[c->fifo_head].nmore = c->fifo[c->fifo_head].more_cap = 0;
+		*e = c->fifo->e[c->fifo_head];
+		c->fifo->e[c->fifo_head].more = NULL;
+		c->fifo->e[c->fifo_head].nmore = c->fifo->e[c->fifo_head].more_cap = 0;
 		c->fifo_head = (c->fifo_head + 1) % PROTO_FIFO;
 		c->fifo_n--;
 	} else {
@@ -580,31 +664,35 @@ static int proto_resp_head(void *arg, const struct http1_head *h)
 		e->id = ++proto_exchange_seq;
 	}
 	if (h->status == 101 || (!strcmp(e->method, "CONNECT") && h->status < 300)) {
-		http1_set_opaque(&c->side[c->req_dir].http);
+		/* the request side may be idle, its parser state given back;
+		 * without memory it stays HTTP and reports what follows as such */
+		if (!proto_work_get(&c->side[c->req_dir]))
+			http1_set_opaque(&c->side[c->req_dir].w->http);
 		return HTTP1_HEAD_OPAQUE;
 	}
 
-	sd->ctx = c->base;
-	sd->ctx.dir = MCP_S2C;
-	sd->ctx.transport = e->legacy ? MCP_TRANSPORT_SSE : MCP_TRANSPORT_STREAMABLE_HTTP;
-	sd->ctx.exchange = e->id;
-	sd->ctx.http_status = h->status;
+	proto_ctx_base(c, &sd->w->ctx);
+	sd->w->ctx_stale = 0;
+	sd->w->ctx.dir = MCP_S2C;
+	sd->w->ctx.transport = e->legacy ? MCP_TRANSPORT_SSE : MCP_TRANSPORT_STREAMABLE_HTTP;
+	sd->w->ctx.exchange = e->id;
+	sd->w->ctx.http_status = h->status;
 	if (e->session[0])
-		memcpy(sd->ctx.session, e->session, sizeof(e->session));
+		memcpy(sd->w->ctx.session, e->session, sizeof(e->session));
 	else
-		proto_copy_value(sd->ctx.session, sizeof(sd->ctx.session), &h->session_id);
+		proto_copy_value(sd->w->ctx.session, sizeof(sd->w->ctx.session), &h->session_id);
 	/* ts-v1 repeats the header on every answer; only a new one is news */
 	if (h->session_id.present) {
-		proto_copy_value(sd->ctx.new_session, sizeof(sd->ctx.new_session), &h->session_id);
-		if (!strcmp(sd->ctx.new_session, e->session))
-			sd->ctx.new_session[0] = 0;
+		proto_copy_value(sd->w->ctx.new_session, sizeof(sd->w->ctx.new_session), &h->session_id);
+		if (!strcmp(sd->w->ctx.new_session, e->session))
+			sd->w->ctx.new_session[0] = 0;
 	}
 	sd->synthesized = 0;
 
-	if (!strcmp(e->method, "DELETE") && h->status < 300 && sd->ctx.session[0] &&
+	if (!strcmp(e->method, "DELETE") && h->status < 300 && sd->w->ctx.session[0] &&
 	    c->sink->session_end) {
-		sd->ctx.ts_ns = c->ts;
-		c->sink->session_end(c->sink->arg, &sd->ctx);
+		sd->w->ctx.ts_ns = c->ts;
+		c->sink->session_end(c->sink->arg, &sd->w->ctx);
 	}
 	if (h->status >= 400 && (e->nids || e->ids_lost)) {
 		/* the transport refused the request: each id gets an error */
@@ -614,9 +702,9 @@ static int proto_resp_head(void *arg, const struct http1_head *h)
 		m.kind = JSONRPC_ERROR;
 		for (uint32_t i = 0; i < (uint32_t)e->nids + e->nmore; i++) {
 			m.id = i < e->nids ? e->ids[i] : e->more[i - e->nids];
-			sd->ctx.ts_ns = c->ts;
+			sd->w->ctx.ts_ns = c->ts;
 			if (c->sink->message)
-				c->sink->message(c->sink->arg, &sd->ctx, &m);
+				c->sink->message(c->sink->arg, &sd->w->ctx, &m);
 		}
 		/* past the bound: requests that stay pending (and expire) without
 		 * their answer, each said here */
@@ -676,7 +764,7 @@ static void proto_body(void *arg, const uint8_t *data, size_t len)
 			proto_too_large(sd);
 			return;
 		}
-		if (jsonrpc_scan_feed(&sd->js, data, len)) {
+		if (jsonrpc_scan_feed(&sd->w->js, data, len)) {
 			sd->failed = 1;
 			proto_error(sd, "json");
 		}
@@ -699,7 +787,7 @@ static void proto_body_gap(void *arg, uint64_t nbytes)
 	 * lost, and the framing found again after it keeps the next ones. */
 	if (sd->cap_gap &&
 	    ((sd->body == BODY_JSON && !sd->failed) ||
-	     (sd->body == BODY_SSE && !sd->sse->too_large && !http1_gap_resynced(&sd->http) &&
+	     (sd->body == BODY_SSE && !sd->sse->too_large && !http1_gap_resynced(&sd->w->http) &&
 	      sse_in_data(&sd->sse->parser))) &&
 	    proto_tail_begin(sd))
 		return; /* told at the message's end if it cannot be recovered */
@@ -726,10 +814,10 @@ static void proto_legacy_end(struct proto_side *sd)
 	struct proto_conn *c = sd->c;
 
 	sd->legacy_stream = 0;
-	if (!sd->ctx.session[0] || !c->sink->session_end)
+	if (!sd->w->ctx.session[0] || !c->sink->session_end)
 		return;
-	sd->ctx.ts_ns = c->ts;
-	c->sink->session_end(c->sink->arg, &sd->ctx);
+	sd->w->ctx.ts_ns = c->ts;
+	c->sink->session_end(c->sink->arg, &sd->w->ctx);
 }
 
 static void proto_done(void *arg, unsigned int flags)
@@ -746,7 +834,7 @@ static void proto_done(void *arg, unsigned int flags)
 		proto_tail_abort(sd);
 		if (sd->failed || (flags & (HTTP1_F_GAP | HTTP1_F_DECODE_ERR)))
 			break;
-		err = jsonrpc_scan_end(&sd->js);
+		err = jsonrpc_scan_end(&sd->w->js);
 		if (err && err != JSONRPC_E_EMPTY)
 			proto_error(sd, "json");
 		break;
@@ -801,23 +889,178 @@ struct proto_conn *proto_conn_new(const struct proto_conn_params *p, const struc
 		return NULL;
 	c->p = *p;
 	c->sink = sink;
-	c->base.flow_id = p->flow_id;
-	c->base.tgid = p->tgid;
-	memcpy(c->base.comm, p->comm, sizeof(c->base.comm));
-	c->base.transport = MCP_TRANSPORT_STREAMABLE_HTTP;
-	for (int d = 0; d < 2; d++) {
+	for (int d = 0; d < 2; d++)
 		c->side[d].c = c;
-		c->side[d].ctx = c->base;
-	}
 	return c;
 }
 
 /* (Re)starts a side's scanner; what payload capture allocated goes first. */
 static void proto_scan_init(struct proto_side *sd)
 {
-	jsonrpc_scan_fini(&sd->js);
-	jsonrpc_scan_init(&sd->js, proto_on_msg, sd);
-	jsonrpc_scan_set_capture(&sd->js, sd->c->p.payloads);
+	jsonrpc_scan_fini(&sd->w->js);
+	jsonrpc_scan_init(&sd->w->js, proto_on_msg, sd);
+	jsonrpc_scan_set_capture(&sd->w->js, sd->c->p.payloads);
+}
+
+/* A parser state for sd: from the free list, or allocated. A side that gave
+ * its state back did so between two messages of an HTTP connection, so it
+ * gets one in that same state (expecting a start line); a side that never
+ * had one gets it zeroed, as proto_conn_new() left it. */
+static int proto_work_get(struct proto_side *sd)
+{
+	struct proto_conn *c = sd->c;
+	struct proto_work *w = proto_work_free;
+	int reuse = 0;
+
+	if (sd->w)
+		return 0;
+	if (w) {
+		proto_work_free = w->next;
+		proto_work_st.spare--;
+		reuse = 1;
+		if (!sd->sse)
+			sd->sse = w->sse;
+		else
+			free(w->sse);
+		w->sse = NULL;
+	} else {
+		w = malloc(sizeof(*w));
+		if (!w) {
+			proto_work_st.failed++;
+			return -1;
+		}
+		proto_work_st.allocs++;
+		w->sse = NULL;
+	}
+	proto_work_st.in_use++;
+	sd->w = w;
+	if (c->proto == PROTO_HTTP && sd->phase == PH_HTTP) {
+		enum http1_mode mode = sd->is_resp ? HTTP1_RESPONSE : HTTP1_REQUEST;
+		const struct http1_ops *ops = sd->is_resp ? &proto_resp_ops : &proto_req_ops;
+
+		/* a state from the free list was idle when given back */
+		if (reuse) {
+			http1_rebind(&w->http, mode, ops, sd);
+			jsonrpc_scan_rebind(&w->js, proto_on_msg, sd);
+			/* the next head builds ctx; only an error before
+			 * it needs one (proto_error()) */
+			w->ctx_stale = 1;
+			jsonrpc_scan_set_capture(&w->js, c->p.payloads);
+			return 0;
+		}
+		http1_init(&w->http, mode, ops, sd);
+		jsonrpc_scan_init(&w->js, proto_on_msg, sd);
+		memset(&w->ex, 0, sizeof(w->ex));
+		jsonrpc_scan_set_capture(&w->js, c->p.payloads);
+	} else {
+		if (reuse)
+			http1_destroy(&w->http);
+		memset(w, 0, sizeof(*w));
+	}
+	proto_ctx_base(c, &w->ctx);
+	w->ctx_stale = 0;
+	return 0;
+}
+
+static void proto_work_free_one(struct proto_work *w)
+{
+	http1_destroy(&w->http);
+	jsonrpc_scan_fini(&w->js);
+	proto_exch_release(&w->ex);
+	free(w->sse);
+	free(w);
+}
+
+/* Gives sd's parser state back when it holds nothing: an HTTP side between
+ * messages (http1_idle()) with no cut message being tracked (tail) and no
+ * legacy session whose end needs its context. Joining sides, opaque streams
+ * (101/CONNECT) and SSE streams keep theirs. Its SSE state, if any, goes
+ * along. */
+static void proto_work_put(struct proto_side *sd)
+{
+	struct proto_work *w = sd->w;
+
+	if (!w || sd->c->proto != PROTO_HTTP || sd->phase != PH_HTTP || sd->tr ||
+	    sd->legacy_stream || !http1_idle(&w->http))
+		return;
+	w->sse = sd->sse;
+	sd->sse = NULL;
+	/* its zlib stream stays for the next user (http1_rebind()) */
+	jsonrpc_scan_fini(&w->js);
+	proto_exch_release(&w->ex);
+	sd->w = NULL;
+	proto_work_st.in_use--;
+	if (proto_work_st.spare >= PROTO_WORK_SPARE) {
+		proto_work_free_one(w);
+		return;
+	}
+	w->next = proto_work_free;
+	proto_work_free = w;
+	proto_work_st.spare++;
+}
+
+static int proto_fifo_get(struct proto_conn *c)
+{
+	struct proto_fifo *f = proto_fifo_free;
+
+	if (c->fifo)
+		return 0;
+	if (f) {
+		proto_fifo_free = f->next;
+		proto_work_st.fifo_spare--;
+	} else {
+		f = malloc(sizeof(*f));
+		if (!f) {
+			proto_work_st.failed++;
+			return -1;
+		}
+		proto_work_st.allocs++;
+	}
+	proto_work_st.fifo_in_use++;
+	c->fifo = f;
+	c->fifo_head = 0;
+	return 0;
+}
+
+/* Gives the FIFO back once no request awaits its response. */
+static void proto_fifo_put(struct proto_conn *c)
+{
+	struct proto_fifo *f = c->fifo;
+
+	if (!f || c->fifo_n)
+		return;
+	c->fifo = NULL;
+	proto_work_st.fifo_in_use--;
+	if (proto_work_st.fifo_spare >= PROTO_WORK_SPARE) {
+		free(f);
+		return;
+	}
+	f->next = proto_fifo_free;
+	proto_fifo_free = f;
+	proto_work_st.fifo_spare++;
+}
+
+/* The sides that need a parser state for one call on dir: dir's, and the
+ * other's too until both parse HTTP (detection and joining set up both
+ * directions, proto_start_http()). A 101 reaching into the request side gets
+ * it there (proto_resp_head()). */
+static int proto_work_hold(struct proto_conn *c, enum stream_dir dir)
+{
+	if (c->proto == PROTO_HTTP && c->side[dir].phase == PH_HTTP)
+		return proto_work_get(&c->side[dir]);
+	return proto_work_get(&c->side[0]) || proto_work_get(&c->side[1]) ? -1 : 0;
+}
+
+static void proto_work_release(struct proto_conn *c)
+{
+	proto_work_put(&c->side[0]);
+	proto_work_put(&c->side[1]);
+	proto_fifo_put(c);
+}
+
+void proto_work_stats(struct proto_work_stats *out)
+{
+	*out = proto_work_st;
 }
 
 /* keep: a direction already parsing (a joined SSE body, set up by
@@ -829,8 +1072,8 @@ static void proto_start_http(struct proto_conn *c, enum stream_dir req_dir, int 
 	c->proto = PROTO_HTTP;
 	c->req_dir = req_dir;
 	/* the socket that reads requests is the server's (conn.h) */
-	c->base.observer = req_dir == STREAM_RECV ? MCP_OBS_SERVER : MCP_OBS_CLIENT;
-	c->base.server = c->base.observer == MCP_OBS_SERVER ? c->p.local : c->p.remote;
+	c->observer = req_dir == STREAM_RECV ? MCP_OBS_SERVER : MCP_OBS_CLIENT;
+	c->roles_known = 1;
 	c->side[req_dir].is_resp = 0;
 	c->side[resp_dir].is_resp = 1;
 	for (int d = 0; d < 2; d++) {
@@ -838,8 +1081,9 @@ static void proto_start_http(struct proto_conn *c, enum stream_dir req_dir, int 
 
 		if (d == keep)
 			continue;
-		sd->ctx = c->base;
-		http1_init(&sd->http, d == (int)req_dir ? HTTP1_REQUEST : HTTP1_RESPONSE,
+		proto_ctx_base(c, &sd->w->ctx);
+	sd->w->ctx_stale = 0;
+		http1_init(&sd->w->http, d == (int)req_dir ? HTTP1_REQUEST : HTTP1_RESPONSE,
 			   d == (int)req_dir ? &proto_req_ops : &proto_resp_ops, sd);
 		proto_scan_init(sd);
 	}
@@ -1325,13 +1569,14 @@ static void proto_join_body(struct proto_side *sd)
 
 	if (c->proto != PROTO_HTTP)
 		proto_scan_init(sd);
-	proto_exch_release(&sd->ex);
-	memset(&sd->ex, 0, sizeof(sd->ex));
-	sd->ctx = c->base;
-	sd->ctx.dir = MCP_S2C;
-	sd->ctx.transport = MCP_TRANSPORT_STREAMABLE_HTTP;
-	sd->ctx.exchange = 0;
-	sd->ctx.http_status = 200; /* an event stream is a 2xx answer */
+	proto_exch_release(&sd->w->ex);
+	memset(&sd->w->ex, 0, sizeof(sd->w->ex));
+	proto_ctx_base(c, &sd->w->ctx);
+	sd->w->ctx_stale = 0;
+	sd->w->ctx.dir = MCP_S2C;
+	sd->w->ctx.transport = MCP_TRANSPORT_STREAMABLE_HTTP;
+	sd->w->ctx.exchange = 0;
+	sd->w->ctx.http_status = 200; /* an event stream is a 2xx answer */
 	sd->synthesized = 0;
 	proto_body_start(sd, BODY_SSE);
 }
@@ -1344,10 +1589,10 @@ static void proto_join_accept(struct proto_conn *c, enum stream_dir dir, int chu
 	struct proto_side *sd = &c->side[dir];
 
 	proto_roles_known(c, other, dir);
-	sd->ctx.observer = c->base.observer;
-	sd->ctx.server = c->base.server;
-	http1_init(&sd->http, HTTP1_RESPONSE, &proto_resp_ops, sd);
-	http1_join_body(&sd->http, chunked);
+	sd->w->ctx.observer = c->observer;
+	sd->w->ctx.server = c->observer == MCP_OBS_SERVER ? c->p.local : c->p.remote;
+	http1_init(&sd->w->http, HTTP1_RESPONSE, &proto_resp_ops, sd);
+	http1_join_body(&sd->w->http, chunked);
 	sd->phase = PH_HTTP;
 }
 
@@ -1394,10 +1639,10 @@ static size_t proto_join_scan(struct proto_conn *c, enum stream_dir dir, const u
 		case J_RESP:
 			proto_roles_known(c, r == J_REQ ? dir : other, -1);
 			c->join_skipped -= j->clen;
-			http1_init(&sd->http, r == J_REQ ? HTTP1_REQUEST : HTTP1_RESPONSE,
+			http1_init(&sd->w->http, r == J_REQ ? HTTP1_REQUEST : HTTP1_RESPONSE,
 				   r == J_REQ ? &proto_req_ops : &proto_resp_ops, sd);
 			/* j->line dies with j: the parser copies what it keeps */
-			http1_feed(&sd->http, j->line, j->clen);
+			http1_feed(&sd->w->http, j->line, j->clen);
 			proto_join_end(sd);
 			return i;
 		case J_CHUNK:
@@ -1458,7 +1703,7 @@ static size_t proto_join_verify(struct proto_conn *c, enum stream_dir dir, const
 				proto_join_body(sd);
 				proto_join_accept(c, dir, 0);
 				proto_join_end(sd);
-				http1_feed(&sd->http, lead, n);
+				http1_feed(&sd->w->http, lead, n);
 				return used;
 			}
 			if (r < 0) {
@@ -1581,7 +1826,7 @@ static void proto_side_feed(struct proto_conn *c, enum stream_dir dir, const uin
 
 		switch (sd->phase) {
 		case PH_HTTP:
-			http1_feed(&sd->http, data, len);
+			http1_feed(&sd->w->http, data, len);
 			return;
 		case PH_DETECT:
 			n = proto_detect_feed(c, dir, data, len);
@@ -1602,8 +1847,14 @@ void proto_conn_data(struct proto_conn *c, enum stream_dir dir, const uint8_t *d
 		     uint64_t ts_ns)
 {
 	c->ts = ts_ns;
+	if (proto_work_hold(c, dir))
+		return; /* counted in proto_work_stats().failed */
 	proto_side_feed(c, dir, data, len);
+	proto_work_release(c);
 }
+
+static void proto_side_gap(struct proto_conn *c, struct proto_side *sd, enum stream_dir dir,
+			   uint64_t nbytes, int after_cap);
 
 void proto_conn_gap(struct proto_conn *c, enum stream_dir dir, uint64_t nbytes, int after_cap,
 		    uint64_t ts_ns)
@@ -1613,13 +1864,22 @@ void proto_conn_gap(struct proto_conn *c, enum stream_dir dir, uint64_t nbytes, 
 	c->ts = ts_ns;
 	if (!nbytes)
 		return;
+	if (proto_work_hold(c, dir))
+		return;
+	proto_side_gap(c, sd, dir, nbytes, after_cap);
+	proto_work_release(c);
+}
+
+static void proto_side_gap(struct proto_conn *c, struct proto_side *sd, enum stream_dir dir,
+			   uint64_t nbytes, int after_cap)
+{
 	switch (sd->phase) {
 	case PH_HTTP:
 		sd->cap_gap = !!after_cap;
 		if (after_cap)
-			http1_cap_gap(&sd->http, nbytes);
+			http1_cap_gap(&sd->w->http, nbytes);
 		else
-			http1_gap(&sd->http, nbytes);
+			http1_gap(&sd->w->http, nbytes);
 		sd->cap_gap = 0;
 		return;
 	case PH_VERIFY:
@@ -1650,17 +1910,19 @@ void proto_conn_free(struct proto_conn *c, uint64_t ts_ns)
 		return;
 	c->ts = ts_ns;
 	if (c->proto == PROTO_HTTP) {
+		/* the close ends bodies delimited by it, whose callbacks may
+		 * reach either side; without memory, idle sides have none */
+		proto_work_get(&c->side[0]);
+		proto_work_get(&c->side[1]);
 		for (int d = 0; d < 2; d++)
-			if (c->side[d].phase == PH_HTTP)
-				http1_close(&c->side[d].http);
+			if (c->side[d].phase == PH_HTTP && c->side[d].w)
+				http1_close(&c->side[d].w->http);
 		/* a chunked legacy stream cut by the close ends its session too;
 		 * so does its eviction from stream/'s table: the stream's later
 		 * events would no longer carry the session, nothing could pair */
 		for (int d = 0; d < 2; d++)
 			if (c->side[d].legacy_stream)
 				proto_legacy_end(&c->side[d]);
-		for (int d = 0; d < 2; d++)
-			http1_destroy(&c->side[d].http);
 	}
 	for (int d = 0; d < 2; d++) {
 		proto_tail_abort(&c->side[d]); /* a message cut and never ended */
@@ -1669,10 +1931,16 @@ void proto_conn_free(struct proto_conn *c, uint64_t ts_ns)
 		free(c->side[d].tr);
 		free(c->side[d].sse);
 		free(c->side[d].jn);
-		jsonrpc_scan_fini(&c->side[d].js);
-		proto_exch_release(&c->side[d].ex);
+		if (c->side[d].w) {
+			proto_work_free_one(c->side[d].w);
+			proto_work_st.in_use--;
+		}
 	}
 	for (int i = 0; i < c->fifo_n; i++)
-		proto_exch_release(&c->fifo[(c->fifo_head + i) % PROTO_FIFO]);
+		proto_exch_release(&c->fifo->e[(c->fifo_head + i) % PROTO_FIFO]);
+	if (c->fifo) {
+		free(c->fifo);
+		proto_work_st.fifo_in_use--;
+	}
 	free(c);
 }

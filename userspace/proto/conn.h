@@ -58,4 +58,20 @@ uint64_t proto_conn_join_skipped(const struct proto_conn *c);
 /* The connection closed: ends bodies delimited by close, drops the rest. */
 void proto_conn_free(struct proto_conn *c, uint64_t ts_ns);
 
+/* The parser states (HTTP/1.1 parser, JSON-RPC scanner, message context, ~4.3 KiB) and
+ * request FIFOs (~3.7 KiB) that connections hold only while a message is in
+ * progress or a request awaits its response, process-wide. */
+struct proto_work_stats {
+	uint64_t in_use;	/* held by sides now (gauge) */
+	uint64_t spare;		/* released, on the free list (gauge, at most 256) */
+	uint64_t fifo_in_use;	/* request FIFOs held by connections now (gauge) */
+	uint64_t fifo_spare;	/* released FIFOs on their free list (gauge, at most 256) */
+	uint64_t allocs;	/* malloc()s of either: the free list was empty (counter) */
+	/* calls whose bytes were dropped, or requests not kept for pairing,
+	 * for want of memory (counter) */
+	uint64_t failed;
+};
+
+void proto_work_stats(struct proto_work_stats *out);
+
 #endif /* MCPWIRE_PROTO_CONN_H */

@@ -113,6 +113,19 @@ void http1_init(struct http1_parser *p, enum http1_mode mode, const struct http1
 	p->head.content_length = -1;
 }
 
+int http1_idle(const struct http1_parser *p)
+{
+	return p->state == P_IDLE && !p->quiet && !p->resync;
+}
+
+void http1_rebind(struct http1_parser *p, enum http1_mode mode, const struct http1_ops *ops,
+		  void *arg)
+{
+	p->ops = ops;
+	p->arg = arg;
+	p->mode = mode;
+}
+
 void http1_destroy(struct http1_parser *p)
 {
 	free(p->find);

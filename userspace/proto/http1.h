@@ -160,6 +160,20 @@ struct http1_parser {
 void http1_init(struct http1_parser *p, enum http1_mode mode, const struct http1_ops *ops,
 		void *arg);
 
+/* 1 between messages: nothing of a message is held (no start line begun, no
+ * body, not resynchronising), so the parser may be dropped and later
+ * replaced by a fresh http1_init() of the same mode without any change in
+ * what it reports. */
+int http1_idle(const struct http1_parser *p);
+
+/* An idle parser (http1_idle()) goes on for another connection or
+ * direction: what a parser keeps between messages (its zlib stream, for
+ * reuse) stays, the next message starts from scratch as it would on a parser
+ * from http1_init(). Cheaper than http1_destroy() + http1_init(): no 2 KiB
+ * clear per message. */
+void http1_rebind(struct http1_parser *p, enum http1_mode mode, const struct http1_ops *ops,
+		  void *arg);
+
 /* Frees the zlib stream. */
 void http1_destroy(struct http1_parser *p);
 

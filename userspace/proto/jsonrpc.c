@@ -130,6 +130,13 @@ void jsonrpc_scan_reset(struct jsonrpc_scan *sc)
 	sc->bad_unicode = bad_unicode;
 }
 
+void jsonrpc_scan_rebind(struct jsonrpc_scan *sc, jsonrpc_msg_fn fn, void *arg)
+{
+	sc->fn = fn;
+	sc->arg = arg;
+	jsonrpc_scan_reset(sc);
+}
+
 void jsonrpc_scan_set_capture(struct jsonrpc_scan *sc, int on)
 {
 	sc->capture = !!on;

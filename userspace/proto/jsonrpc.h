@@ -108,6 +108,11 @@ void jsonrpc_scan_fini(struct jsonrpc_scan *sc);
 /* Forget everything (also a sticky error): the next byte starts a new input. */
 void jsonrpc_scan_reset(struct jsonrpc_scan *sc);
 
+/* jsonrpc_scan_reset() for another receiver: a scanner set free (after
+ * jsonrpc_scan_fini(), or between inputs) serves another connection without
+ * the full clear of jsonrpc_scan_init(). Capture is as set before. */
+void jsonrpc_scan_rebind(struct jsonrpc_scan *sc, jsonrpc_msg_fn fn, void *arg);
+
 /* Scan len bytes. Returns JSONRPC_OK or a negative enum jsonrpc_err; after an
  * error the scanner ignores input until reset and keeps returning it. A
  * message is reported as soon as its closing brace is read. */

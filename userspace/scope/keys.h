@@ -14,9 +14,11 @@
 
 #include <stdint.h>
 
-/* Twice the BPF `conns` map (MW_CONNS_MAX): every entry here is a live entry
- * there, so the table stays at most half full. */
-#define SCOPE_KEYS_SLOTS 32768
+/* Twice the BPF `conns` map at its default size (MW_CONNS_MAX, --max-conns):
+ * every entry here is a live entry there, so the table stays at most half
+ * full (a larger --max-conns can fill it: puts are then refused and counted).
+ * 2 MiB, allocated only with --network/--bridge. */
+#define SCOPE_KEYS_SLOTS 131072
 
 struct scope_keys {
 	struct {
