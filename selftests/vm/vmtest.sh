@@ -12,7 +12,9 @@
 #      guest needs (9p, virtio, overlay, veth, bridge, tc, sock_diag) in the
 #      order modprobe --show-depends gives;
 #   3. boots it with qemu-system-x86_64 (TCG when /dev/kvm is absent), the
-#      host's / shared read-only over 9p, a writable share for the results;
+#      host's / and the checkout (at its own path, so a clone under /tmp is
+#      not hidden by the guest's tmpfs) shared read-only over 9p, a
+#      writable share for the results;
 #   4. the guest runs selftests/vm/guest.sh: sha256 of the BPF object and the
 #      binaries, then VM_TEST (default selftests/integration/run.sh);
 #   5. passes when the guest's test exited 0 and the sha256 sums match the
@@ -156,6 +158,7 @@ timeout --foreground -k 10 "$VM_TIMEOUT" qemu-system-x86_64 \
 	-append "console=ttyS0 panic=-1 oops=panic loglevel=4 vmtest.repo=$ROOT vmtest.out=$OUT" \
 	-serial "file:$OUT/console.log" \
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
+	-virtfs "local,path=$ROOT,mount_tag=hostrepo,security_model=none,readonly=on,multidevs=remap" \
 	-virtfs "local,path=$OUT,mount_tag=vmout,security_model=none" \
 	</dev/null >"$OUT/qemu.log" 2>&1
 qrc=$?
