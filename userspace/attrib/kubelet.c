@@ -6,12 +6,12 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "attrib/kubelet.h"
+#include "util/curl_body.h"
 
 #define SAY(...)                                            \
 	do {                                                \
@@ -156,38 +156,6 @@ const struct kubelet_container *kubelet_container_by_id(const struct kubelet_pod
 	return NULL;
 }
 
-struct kl_body {
-	char *buf;
-	size_t len;
-	int too_big;
-};
-
-static size_t kl_on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct kl_body *b = userdata;
-	size_t n = size * nmemb;
-	char *p;
-
-	if (b->len + n > KUBELET_MAX_BODY) {
-		b->too_big = 1;
-		return 0;
-	}
-	p = realloc(b->buf, b->len + n + 1);
-	if (!p)
-		return 0;
-	memcpy(p + b->len, ptr, n);
-	b->buf = p;
-	b->len += n;
-	b->buf[b->len] = '\0';
-	return n;
-}
-
-static pthread_once_t kl_curl_once = PTHREAD_ONCE_INIT;
-static void kl_curl_init(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 /* The service-account token, trimmed; "" when unreadable. */
 static void kl_token(const char *path, char *buf, size_t len)
 {
@@ -207,7 +175,7 @@ static void kl_token(const char *path, char *buf, size_t len)
 int kubelet_fetch(const struct kubelet_config *cfg, struct kubelet_pods *out, char *err,
 		  size_t errlen)
 {
-	struct kl_body b = { 0 };
+	struct curl_body b = { .max = KUBELET_MAX_BODY };
 	struct curl_slist *hdrs = NULL;
 	char token[8192], auth[8300];
 	long status = 0;
@@ -216,7 +184,7 @@ int kubelet_fetch(const struct kubelet_config *cfg, struct kubelet_pods *out, ch
 	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
-	pthread_once(&kl_curl_once, kl_curl_init);
+	curl_body_global_init();
 	c = curl_easy_init();
 	if (!c) {
 		SAY("kubelet: curl_easy_init failed");
@@ -226,7 +194,7 @@ int kubelet_fetch(const struct kubelet_config *cfg, struct kubelet_pods *out, ch
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)KUBELET_TIMEOUT_MS);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, kl_on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_body_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	/* the token is a credential: never on a cleartext connection */
 	if (!strncmp(cfg->url, "https://", 8)) {

@@ -1,45 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "docker/engine.h"
+#include "util/curl_body.h"
 
 #include <curl/curl.h>
 #include <errno.h>
 #include <net/if.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct body {
-	char *buf;
-	size_t len;
-	int too_big;
-};
-
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct body *b = userdata;
-	size_t n = size * nmemb;
-	char *p;
-
-	if (b->len + n > DOCKER_ENGINE_MAX_BODY) {
-		b->too_big = 1;
-		return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
-	}
-	p = realloc(b->buf, b->len + n + 1);
-	if (!p)
-		return 0;
-	memcpy(p + b->len, ptr, n);
-	b->buf = p;
-	b->len += n;
-	b->buf[b->len] = '\0';
-	return n;
-}
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 #define SAY(...)                                             \
 	do {                                                 \
@@ -49,7 +17,7 @@ static void curl_init_once(void)
 
 int docker_engine_get(const char *sock, const char *path, json_t **out, char *err, size_t errlen)
 {
-	struct body b = { 0 };
+	struct curl_body b = { .max = DOCKER_ENGINE_MAX_BODY };
 	char url[512];
 	long status = 0;
 	json_error_t jerr;
@@ -60,7 +28,7 @@ int docker_engine_get(const char *sock, const char *path, json_t **out, char *er
 	*out = NULL;
 	if (!sock)
 		sock = DOCKER_ENGINE_SOCK;
-	pthread_once(&curl_once, curl_init_once);
+	curl_body_global_init();
 	c = curl_easy_init();
 	if (!c) {
 		SAY("docker: curl_easy_init failed");
@@ -72,7 +40,7 @@ int docker_engine_get(const char *sock, const char *path, json_t **out, char *er
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)DOCKER_ENGINE_TIMEOUT_MS);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_body_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
