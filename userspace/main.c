@@ -743,6 +743,10 @@ int main(int argc, char **argv)
 			next_tick = now + MAIN_TICK_MS * 1000000ULL;
 		}
 	}
+	/* The kernel side wakes us only past 256 KiB pending, so the last
+	 * calls before SIGTERM may still be in the ring buffer: take them
+	 * through the pipeline before the call log and the tables close. */
+	capture_poll(cap, 0);
 	rc = 0;
 
 cleanup:
